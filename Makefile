@@ -1,0 +1,62 @@
+# Two commands matter: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# pyenv reads .python-version (3.13); elsewhere set PYTHON=/path/to/python3.12+.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+help:
+	@echo "make run    set up and serve the demo essay at http://$(HOST):$(PORT)/ (with the mail worker)"
+	@echo "make test   install the dev tools and run lint, migration check and the whole test suite"
+	@echo "make serve  production-style: collectstatic, gunicorn and the worker (needs SECRET_KEY etc.)"
+	@echo "make fmt    format and auto-fix with ruff"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12+ is needed: set PYTHON=/path/to/python3.13")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+setup: install
+	DEBUG=true $(PY) manage.py migrate --no-input
+	DEBUG=true $(PY) manage.py load_demo
+
+run: setup
+	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C stops the server and the mail worker)"
+	@trap 'kill 0' EXIT INT TERM; \
+	DEBUG=true $(PY) manage.py db_worker --queue-name '*' & \
+	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
+
+serve: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input
+	@trap 'kill 0' EXIT INT TERM; \
+	$(PY) manage.py db_worker --queue-name '*' & \
+	$(VENV)/bin/gunicorn forum.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+test: lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+fmt: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+.PHONY: help install setup run serve lint test fmt

@@ -1,0 +1,23 @@
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.conf import settings
+
+from forum.discussion.mail import queue_message
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Account mails (verification, password reset) go through the worker too."""
+        site = SimpleNamespace(name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc)
+        context = {"request": allauth_context.request, "email": email, "current_site": site, **context}
+        message = self.render_mail(template_prefix, email, context)
+        if message.content_subtype == "html":
+            text, html = "", message.body
+        else:
+            alternatives = getattr(message, "alternatives", [])
+            text = message.body
+            html = next((content for content, mimetype in alternatives if mimetype == "text/html"), "")
+        queue_message(email, message.subject, text, html)

@@ -1,0 +1,28 @@
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from forum.lib.orcid import normalise_orcid
+
+
+def validate_orcid(value: str) -> None:
+    if value and normalise_orcid(value) is None:
+        raise ValidationError(
+            "This is not a valid ORCID iD: it should look like 0000-0002-1825-0097 "
+            "and its last character is a checksum."
+        )
+
+
+class User(AbstractUser):
+    """A member. Signs comments with display name and affiliation."""
+
+    display_name = models.CharField(max_length=100, blank=True)
+    affiliation = models.CharField(max_length=200, blank=True)
+    orcid = models.CharField("ORCID iD", max_length=19, blank=True, validators=[validate_orcid])
+
+    @property
+    def signature_name(self) -> str:
+        return self.display_name or self.get_full_name() or ""
+
+    def __str__(self) -> str:
+        return self.signature_name or self.email or self.username

@@ -1,0 +1,51 @@
+"""Every email the discussion sends is rendered here and sent by a worker.
+
+Rendering happens in the request (templates, absolute links); the task gets
+plain strings, so a slow or failing mail server never touches a request.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.tasks import task
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+# Seconds to wait before the next attempt when the mail server fails.
+RETRY_DELAYS = (60, 300, 1800, 7200, 21600)
+
+
+@task
+def send_email(to: str, subject: str, text: str, html: str, attempt: int = 0) -> None:
+    message = EmailMultiAlternatives(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
+    if html:
+        message.attach_alternative(html, "text/html")
+    try:
+        message.send()
+    except Exception:
+        if attempt >= len(RETRY_DELAYS) or not send_email.get_backend().supports_defer:
+            raise
+        delay = RETRY_DELAYS[attempt]
+        logger.warning("Mail to %s failed (attempt %d); retrying in %ds", to, attempt + 1, delay, exc_info=True)
+        send_email.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
+            to, subject, text, html, attempt + 1
+        )
+
+
+def queue_email(template: str, to: str, context: dict) -> None:
+    """Render emails/<template>_{subject.txt,body.txt,body.html} and send after commit."""
+    context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
+    subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+    text = render_to_string(f"emails/{template}_body.txt", context)
+    html = render_to_string(f"emails/{template}_body.html", context)
+    queue_message(to, subject, text, html)
+
+
+def queue_message(to: str, subject: str, text: str, html: str) -> None:
+    """Hand a rendered message to the worker once the current transaction commits."""
+    transaction.on_commit(lambda: send_email.enqueue(to, subject, text, html))

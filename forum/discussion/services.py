@@ -1,0 +1,237 @@
+"""State changes of the discussion: each checks its rule, writes, and mails.
+
+Views call these and turn the errors into messages; nothing else writes
+comments.
+"""
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from forum.essays.models import Essay
+from forum.lib import ratelimit
+from forum.lib.markup import render_comment
+
+from . import rules, tree
+from .mail import queue_email
+from .models import Comment
+
+GUEST_LINK_SALT = "forum.discussion.guest-confirmation"
+
+
+class DiscussionError(Exception):
+    """A refusal the user should read."""
+
+
+class ClosedError(DiscussionError):
+    pass
+
+
+class NotAllowed(DiscussionError):
+    pass
+
+
+class LinkError(DiscussionError):
+    pass
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Who a comment is signed by, as the form gave it."""
+
+    name: str
+    affiliation: str = ""
+    email: str = ""
+    website: str = ""
+
+
+@dataclass(frozen=True)
+class PostResult:
+    comment: Comment
+    created: bool  # False when the same form was sent again
+    mail_sent: bool = False  # a confirmation email is on its way
+    reparented: bool = False  # the reply went beside its parent (depth limit)
+
+
+def attach_point(parent: Comment | None) -> tuple[Comment | None, bool]:
+    """Where a reply to `parent` goes: under it, or beside it at the depth limit."""
+    if parent is not None and parent.depth >= settings.FORUM_MAX_DEPTH:
+        return parent.parent, True
+    return parent, False
+
+
+def post_comment(
+    *,
+    actor: rules.Actor,
+    essay: Essay,
+    body: str,
+    submission_key: uuid.UUID,
+    parent: Comment | None = None,
+    guest: Signature | None = None,
+    trusted_guest_email: str = "",
+    ip_address: str | None = None,
+) -> PostResult:
+    """Save a comment at once; publish it now or after the guest confirms by email.
+
+    Members' comments publish at once. A guest's waits for a click on a
+    confirmation link, unless this browser already confirmed that address
+    (`trusted_guest_email`, from a signed cookie).
+    """
+    existing = Comment.objects.filter(submission_key=submission_key).first()
+    if existing is not None:
+        return PostResult(comment=existing, created=False)
+
+    if not rules.can_comment_on(actor, essay):
+        raise ClosedError("Comments on this essay are closed.")
+    if parent is not None and not rules.can_reply_to(actor, parent, essay):
+        raise ClosedError("That comment can no longer be replied to.")
+    if rules.member_needs_name(actor):
+        raise NotAllowed("Please set the name you sign with in your profile before commenting.")
+    parent, reparented = attach_point(parent)
+
+    if actor.is_member:
+        signature = Signature(name=actor.user.signature_name, affiliation=actor.user.affiliation)
+        status = Comment.Status.PUBLISHED
+    else:
+        assert guest is not None, "guests sign their comments"
+        signature = guest
+        trusted = bool(trusted_guest_email) and trusted_guest_email.lower() == guest.email.lower()
+        status = Comment.Status.PUBLISHED if trusted else Comment.Status.AWAITING_CONFIRMATION
+
+    now = timezone.now()
+    comment = Comment(
+        essay=essay,
+        parent=parent,
+        author=actor.user,
+        author_name=signature.name,
+        author_affiliation=signature.affiliation,
+        author_website=signature.website,
+        author_email=signature.email if not actor.is_member else "",
+        body=body,
+        body_html=render_comment(body),
+        status=status,
+        created_at=now,
+        published_at=now if status == Comment.Status.PUBLISHED else None,
+        submission_key=submission_key,
+        confirmation_nonce=secrets.token_hex(16) if status == Comment.Status.AWAITING_CONFIRMATION else "",
+        ip_address=ip_address,
+    )
+    try:
+        save_new_comment(comment)
+    except IntegrityError:
+        # The same form arrived twice at the same moment: the other one won.
+        existing = Comment.objects.filter(submission_key=submission_key).first()
+        if existing is None:
+            raise
+        return PostResult(comment=existing, created=False)
+
+    mail_sent = False
+    if status == Comment.Status.AWAITING_CONFIRMATION:
+        mail_sent = send_guest_confirmation(comment, ip_address)
+    return PostResult(comment=comment, created=True, mail_sent=mail_sent, reparented=reparented)
+
+
+def save_new_comment(comment: Comment) -> Comment:
+    """Insert a comment and give it its place in the tree (see tree.py)."""
+    with transaction.atomic():
+        comment.save()
+        parent_path = comment.parent.path if comment.parent_id else ""
+        comment.path = tree.child_path(parent_path, comment.pk)
+        comment.save(update_fields=["path"])
+    return comment
+
+
+def guest_confirmation_token(comment: Comment) -> str:
+    return signing.dumps({"c": comment.pk, "n": comment.confirmation_nonce}, salt=GUEST_LINK_SALT)
+
+
+def send_guest_confirmation(comment: Comment, ip_address: str | None) -> bool:
+    """Mail the guest a link to publish their comment, within the rate limits.
+
+    The mail names the essay and the comment's reference but carries none of
+    the comment's text or links: the form cannot be used to mail strangers.
+    """
+    if comment.status != Comment.Status.AWAITING_CONFIRMATION:
+        return False
+    period = 3600
+    if not ratelimit.allow(
+        "confirm-mail-address", comment.author_email, settings.FORUM_CONFIRMATION_MAILS_PER_ADDRESS, period
+    ):
+        return False
+    if ip_address and not ratelimit.allow(
+        "confirm-mail-ip", ip_address, settings.FORUM_CONFIRMATION_MAILS_PER_IP, period
+    ):
+        return False
+    link = settings.SITE_URL + reverse("discussion:confirm", kwargs={"token": guest_confirmation_token(comment)})
+    queue_email(
+        "guest_confirmation",
+        comment.author_email,
+        {
+            "essay_title": comment.essay.title,
+            "reference": comment.reference,
+            "link": link,
+            "valid_days": settings.FORUM_GUEST_LINK_MAX_AGE // 86400,
+        },
+    )
+    return True
+
+
+def read_guest_token(token: str) -> Comment:
+    """The comment a confirmation link is for; LinkError if the link is bad.
+
+    Reading does not use the link up, so the page can show what it is about.
+    """
+    try:
+        data = signing.loads(token, salt=GUEST_LINK_SALT, max_age=settings.FORUM_GUEST_LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        raise LinkError("This confirmation link has expired. Please post your comment again.") from None
+    except signing.BadSignature:
+        raise LinkError("This confirmation link is not valid. Please check you copied all of it.") from None
+    comment = Comment.objects.select_related("essay").filter(pk=data.get("c")).first()
+    if comment is None:
+        raise LinkError("The comment this link was for no longer exists.")
+    if not comment.confirmation_nonce or comment.confirmation_nonce != data.get("n"):
+        raise LinkError("This confirmation link has already been used.")
+    return comment
+
+
+def confirm_guest_comment(token: str) -> Comment:
+    """Publish a guest's comment from their emailed link; the link works once."""
+    comment = read_guest_token(token)
+    with transaction.atomic():
+        # Conditional update: of two clicks at the same moment, one wins.
+        updated = Comment.objects.filter(
+            pk=comment.pk, confirmation_nonce=comment.confirmation_nonce, status=Comment.Status.AWAITING_CONFIRMATION
+        ).update(status=Comment.Status.PUBLISHED, published_at=timezone.now(), confirmation_nonce="")
+    if not updated:
+        raise LinkError("This confirmation link has already been used.")
+    comment.refresh_from_db()
+    return comment
+
+
+def edit_comment(actor: rules.Actor, comment: Comment, body: str) -> Comment:
+    if not rules.can_edit(actor, comment):
+        raise NotAllowed("This comment can no longer be edited: the editing window has closed.")
+    if body == comment.body:
+        return comment
+    comment.body = body
+    comment.body_html = render_comment(body)
+    comment.edited_at = timezone.now()
+    comment.save(update_fields=["body", "body_html", "edited_at"])
+    return comment
+
+
+def delete_comment(actor: rules.Actor, comment: Comment) -> Comment:
+    """The writer takes their comment down; replies keep their place under a tombstone."""
+    if not rules.can_delete(actor, comment):
+        raise NotAllowed("You cannot delete this comment.")
+    comment.status = Comment.Status.DELETED
+    comment.confirmation_nonce = ""
+    comment.save(update_fields=["status", "confirmation_nonce"])
+    return comment

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "discussion"
+
+urlpatterns = [
+    path("essays/<slug:slug>/comment/", views.comment, name="comment"),
+    path("comments/<int:pk>/", views.permalink, name="permalink"),
+    path("comments/<int:pk>/reply/", views.reply, name="reply"),
+    path("comments/<int:pk>/receipt/", views.receipt, name="receipt"),
+    path("comments/<int:pk>/resend/", views.resend, name="resend"),
+    path("comments/<int:pk>/edit/", views.edit, name="edit"),
+    path("comments/<int:pk>/delete/", views.delete, name="delete"),
+    path("comments/confirm/<str:token>/", views.confirm, name="confirm"),
+]

@@ -1,0 +1,164 @@
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from forum.essays.models import Essay
+from forum.lib.markup import render_comment
+
+from . import rules, services
+from .forms import EditCommentForm, GuestCommentForm
+from .models import Comment
+from .page import actor_for, comment_form, confirmed_guest, remember_comment, remember_guest
+
+
+def _published_essay(slug: str) -> Essay:
+    return get_object_or_404(Essay.objects.published(), slug=slug)
+
+
+def _comment_on_published_essay(pk: int) -> Comment:
+    comment = get_object_or_404(Comment.objects.select_related("essay"), pk=pk)
+    if not comment.essay.is_published:
+        raise Http404("No such comment.")
+    return comment
+
+
+def _own_comment(request: HttpRequest, pk: int, rule) -> tuple[Comment, rules.Actor]:
+    """The comment, if the rule lets this reader act on it; 404 otherwise (no hints)."""
+    comment = _comment_on_published_essay(pk)
+    actor = actor_for(request)
+    if not rule(actor, comment):
+        raise Http404("No such comment.")
+    return comment, actor
+
+
+def _compose(request: HttpRequest, essay: Essay, parent: Comment | None) -> HttpResponse:
+    """Show the comment form (GET, preview, errors) or post the comment."""
+    actor = actor_for(request)
+    form = comment_form(request, actor, request.POST if request.method == "POST" else None)
+    context = {
+        "essay": essay,
+        "parent": parent,
+        "form": form,
+        "needs_name": rules.member_needs_name(actor),
+        "max_depth": settings.FORUM_MAX_DEPTH,
+    }
+    if request.method != "POST" or not form.is_valid() or "preview" in request.POST:
+        if form.is_bound and form.is_valid():
+            context["preview"] = render_comment(form.cleaned_data["body"])
+        return render(request, "discussion/compose.html", context, status=400 if form.errors else 200)
+    data = form.cleaned_data
+    try:
+        result = services.post_comment(
+            actor=actor,
+            essay=essay,
+            parent=parent,
+            body=data["body"],
+            submission_key=data["submission_key"],
+            guest=services.Signature(data["name"], data["affiliation"], data["email"], data["website"])
+            if isinstance(form, GuestCommentForm)
+            else None,
+            trusted_guest_email=confirmed_guest(request).get("email", ""),
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+    except services.DiscussionError as error:
+        form.add_error(None, str(error))
+        return render(request, "discussion/compose.html", context, status=400)
+    if result.created:
+        remember_comment(request, result.comment)
+        request.session["forum_receipt"] = {"mail_sent": result.mail_sent, "reparented": result.reparented}
+    return redirect("discussion:receipt", pk=result.comment.pk)
+
+
+@require_POST
+def comment(request: HttpRequest, slug: str) -> HttpResponse:
+    return _compose(request, _published_essay(slug), parent=None)
+
+
+@require_http_methods(["GET", "POST"])
+def reply(request: HttpRequest, pk: int) -> HttpResponse:
+    parent = _comment_on_published_essay(pk)
+    if not rules.can_reply_to(actor_for(request), parent, parent.essay):
+        raise Http404("This comment cannot be replied to.")
+    return _compose(request, parent.essay, parent)
+
+
+@require_GET
+def permalink(request: HttpRequest, pk: int) -> HttpResponse:
+    return redirect(_comment_on_published_essay(pk).get_thread_url())
+
+
+@require_GET
+def receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    comment, _ = _own_comment(request, pk, rules.can_see_receipt)
+    notes = request.session.pop("forum_receipt", {})
+    return render(request, "discussion/receipt.html", {"comment": comment, "essay": comment.essay, **notes})
+
+
+@require_POST
+def resend(request: HttpRequest, pk: int) -> HttpResponse:
+    comment, _ = _own_comment(request, pk, rules.can_see_receipt)
+    if services.send_guest_confirmation(comment, request.META.get("REMOTE_ADDR")):
+        messages.success(request, f"We have sent the link again to {comment.author_email}.")
+    else:
+        messages.error(request, "We have sent several emails to this address recently; please try again in an hour.")
+    return redirect("discussion:receipt", pk=comment.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows what the link is for; only the POST publishes (mail scanners follow GETs)."""
+    try:
+        comment = services.read_guest_token(token) if request.method == "GET" else services.confirm_guest_comment(token)
+    except services.LinkError as error:
+        return render(request, "discussion/confirm.html", {"error": str(error)}, status=400)
+    if request.method == "GET":
+        return render(request, "discussion/confirm.html", {"comment": comment, "essay": comment.essay})
+    remember_comment(request, comment)
+    messages.success(request, f"Thank you: your comment {comment.reference} is published.")
+    response = redirect(comment.get_thread_url())
+    remember_guest(response, comment)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    comment, actor = _own_comment(request, pk, rules.wrote)
+    if not rules.can_edit(actor, comment):
+        messages.error(request, "This comment can no longer be edited: the editing window has closed.")
+        return redirect(comment.get_thread_url())
+    form = EditCommentForm(request.POST or None, initial={"body": comment.body})
+    context = {"comment": comment, "essay": comment.essay, "form": form, "deadline": rules.edit_deadline(comment)}
+    if request.method == "POST" and form.is_valid() and "preview" not in request.POST:
+        try:
+            services.edit_comment(actor, comment, form.cleaned_data["body"])
+        except services.DiscussionError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Your comment is updated.")
+            return redirect(comment.get_thread_url())
+    elif form.is_bound and form.is_valid():
+        context["preview"] = render_comment(form.cleaned_data["body"])
+    return render(request, "discussion/edit.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    comment, actor = _own_comment(request, pk, rules.can_delete)
+    if request.method == "GET":
+        return render(request, "discussion/delete.html", {"comment": comment, "essay": comment.essay})
+    services.delete_comment(actor, comment)
+    messages.success(request, "Your comment is deleted.")
+    return redirect(comment.essay.get_absolute_url() + "#comments")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A stale form (signed in elsewhere, cookies cleared) must not lose the text."""
+    carried = [
+        (name, value)
+        for name, value in request.POST.items()
+        if name in ("name", "affiliation", "email", "website", "submission_key")
+    ]
+    context = {"body": request.POST.get("body", ""), "carried": carried, "action": request.path}
+    return render(request, "discussion/csrf_failure.html", context, status=403)

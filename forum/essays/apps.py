@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EssaysConfig(AppConfig):
+    name = "forum.essays"
+    label = "essays"

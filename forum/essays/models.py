@@ -1,0 +1,67 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
+
+from forum.lib.markup import render_essay, stored_html
+
+
+class EssayQuerySet(models.QuerySet):
+    def published(self) -> "EssayQuerySet":
+        return self.filter(status=Essay.Status.PUBLISHED, published_at__lte=timezone.now())
+
+
+class Essay(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=250)
+    slug = models.SlugField(max_length=250, unique=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="essays")
+    summary = models.TextField(
+        blank=True, help_text="One or two sentences for search engines and link previews. Taken from the body if empty."
+    )
+    body = models.TextField(help_text="Markdown.")
+    body_html = models.TextField(editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(default=timezone.now, help_text="Publication date shown to readers.")
+    comments_open = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EssayQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at"]
+        indexes = [models.Index(fields=["status", "-published_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        # Rendered once here, never at read time.
+        self.body_html = render_essay(self.body)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "body" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "body_html"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("essays:detail", kwargs={"slug": self.slug})
+
+    @property
+    def html(self):
+        return stored_html(self.body_html)
+
+    @property
+    def description(self) -> str:
+        """Plain-text summary for meta tags."""
+        text = self.summary or strip_tags(self.body_html)
+        return Truncator(" ".join(text.split())).chars(300)
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED and self.published_at <= timezone.now()

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from forum.essays import views as essay_views
+
+urlpatterns = [
+    path("", essay_views.home, name="home"),
+    path("", include("forum.essays.urls")),
+    path("", include("forum.discussion.urls")),
+    path("accounts/", include("forum.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

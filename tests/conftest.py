@@ -1,0 +1,89 @@
+"""Shared fixtures: the named people of every test, and a published essay.
+
+author (wrote the essay), member, other (a second member), guest data.
+"""
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from forum.accounts.models import User
+from forum.discussion.models import Comment
+from forum.discussion.services import save_new_comment
+from forum.essays.models import Essay
+from forum.lib.markup import render_comment
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Rate limits (ours and allauth's) count in the cache.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_member(email: str, name: str, affiliation: str = "", verified: bool = True) -> User:
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.create_user(username=email, email=email, password=PASSWORD)
+    user.display_name = name
+    user.affiliation = affiliation
+    user.save()
+    EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
+    return user
+
+
+@pytest.fixture
+def author(db) -> User:
+    return make_member("rajesh@example.org", "Rajesh", "")
+
+
+@pytest.fixture
+def member(db) -> User:
+    return make_member("alice@example.org", "Alice Sharma", "University of Toronto")
+
+
+@pytest.fixture
+def other(db) -> User:
+    return make_member("bob@example.org", "Bob Okafor", "LSE")
+
+
+@pytest.fixture
+def essay(author) -> Essay:
+    return Essay.objects.create(
+        title="More on ‘Soft Alliances’",
+        slug="soft-alliances",
+        author=author,
+        body="An essay about *soft alliances*.",
+        status=Essay.Status.PUBLISHED,
+        published_at=timezone.now() - timezone.timedelta(days=1),
+    )
+
+
+@pytest.fixture
+def guest_data() -> dict:
+    return {
+        "name": "T.V. Paul",
+        "affiliation": "McGill University",
+        "email": "tv.paul@example.edu",
+        "website": "",
+        "body": "There is already a concept called *entente*.",
+    }
+
+
+def add_comment(essay: Essay, parent: Comment | None = None, author: User | None = None, **fields) -> Comment:
+    """A published comment written straight to the database (for building threads)."""
+    body = fields.pop("body", "A comment.")
+    comment = Comment(
+        essay=essay,
+        parent=parent,
+        author=author,
+        author_name=fields.pop("author_name", author.signature_name if author else "A Guest"),
+        body=body,
+        body_html=render_comment(body),
+        status=fields.pop("status", Comment.Status.PUBLISHED),
+        **fields,
+    )
+    return save_new_comment(comment)
