@@ -15,6 +15,7 @@ def home(request: HttpRequest) -> HttpResponse:
         Essay.objects.published()
         .select_related("author")
         .annotate(comment_count=Count("comments", filter=Q(comments__status=Comment.Status.PUBLISHED)))
+        .order_by("-published_at")  # Meta.ordering is not applied to aggregated queries
     )
     return render(request, "essays/home.html", {"essays": essays})
 
