@@ -2,7 +2,12 @@
 
 import re
 
-_ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])$", re.IGNORECASE)
+# ASCII only: without re.ASCII, \d also matched fullwidth and Devanagari digits,
+# and "００００-０００２-１８２５-００９7" passed, looking just like a real iD.
+_ORCID = re.compile(
+    r"(?:https?://orcid\.org/)?([0-9]{4})-?([0-9]{4})-?([0-9]{4})-?([0-9]{3}[0-9X])",
+    re.IGNORECASE | re.ASCII,
+)
 
 
 def checksum_digit(base_digits: str) -> str:
@@ -16,7 +21,7 @@ def checksum_digit(base_digits: str) -> str:
 
 def normalise_orcid(value: str) -> str | None:
     """Return the iD as 0000-0000-0000-0000, or None if it is not a valid iD."""
-    match = _ORCID.match(value.strip())
+    match = _ORCID.fullmatch(value.strip())
     if not match:
         return None
     digits = "".join(match.groups()).upper()
