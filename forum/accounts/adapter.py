@@ -8,6 +8,14 @@ from django.conf import settings
 from forum.discussion.mail import queue_message
 
 
+def user_display(user) -> str:
+    """How allauth names a member in its pages and mails (ACCOUNT_USER_DISPLAY).
+
+    allauth's default is the username, which members never chose or see here.
+    """
+    return user.signature_name or user.email
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Account mails (verification, password reset) go through the worker too."""

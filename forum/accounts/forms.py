@@ -2,28 +2,50 @@ from django import forms
 
 from forum.lib.orcid import normalise_orcid
 
-from .models import User
+from .models import User, validate_orcid
+
+NAME_REQUIRED = "Please give the name you sign your comments with."
 
 
 class SignupForm(forms.Form):
     """Extra fields on allauth's sign-up form: how the member signs comments."""
 
     display_name = forms.CharField(
-        label="Name", max_length=100, help_text="As it appears under your comments, e.g. T.V. Paul."
+        label="Name",
+        max_length=100,
+        help_text="As it appears under your comments, e.g. T.V. Paul.",
+        error_messages={"required": NAME_REQUIRED},
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     affiliation = forms.CharField(
-        label="Affiliation", max_length=200, required=False, help_text="Optional, e.g. McGill University."
+        label="Affiliation",
+        max_length=200,
+        required=False,
+        help_text="Shown beside your name, e.g. McGill University.",
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
 
     field_order = ["email", "display_name", "affiliation", "password1", "password2"]
 
+    def clean_display_name(self) -> str:
+        return " ".join(self.cleaned_data["display_name"].split())
+
     def signup(self, request, user: User) -> None:
-        user.display_name = self.cleaned_data["display_name"].strip()
+        user.display_name = self.cleaned_data["display_name"]
         user.affiliation = self.cleaned_data["affiliation"].strip()
         user.save(update_fields=["display_name", "affiliation"])
 
 
 class ProfileForm(forms.ModelForm):
+    # Wider than the stored value: people paste the full https://orcid.org/… address.
+    orcid = forms.CharField(
+        label="ORCID iD",
+        max_length=64,
+        required=False,
+        help_text="Optional, e.g. 0000-0002-1825-0097 or https://orcid.org/0000-0002-1825-0097.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
     class Meta:
         model = User
         fields = ["display_name", "affiliation", "orcid"]
@@ -31,15 +53,27 @@ class ProfileForm(forms.ModelForm):
         help_texts = {
             "display_name": "As it appears under your comments.",
             "affiliation": "Optional. Shown beside your name on comments you post from now on.",
-            "orcid": "Optional, e.g. 0000-0002-1825-0097.",
         }
+        widgets = {
+            "display_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "affiliation": forms.TextInput(attrs={"autocomplete": "organization"}),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Optional in the database (accounts made in the admin), required here.
+        self.fields["display_name"].required = True
+        self.fields["display_name"].error_messages["required"] = NAME_REQUIRED
 
     def clean_display_name(self) -> str:
         name = " ".join(self.cleaned_data["display_name"].split())
         if not name:
-            raise forms.ValidationError("Please give the name you sign your comments with.")
+            raise forms.ValidationError(NAME_REQUIRED)
         return name
 
     def clean_orcid(self) -> str:
         value = self.cleaned_data["orcid"]
-        return normalise_orcid(value) or value if value else ""
+        if not value:
+            return ""
+        validate_orcid(value)
+        return normalise_orcid(value)

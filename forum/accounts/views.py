@@ -5,13 +5,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from .forms import ProfileForm
+from .models import User
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
-    if request.method == "POST" and form.is_valid():
+    # The form edits its own copy: a refused form must not leave unsaved values
+    # on request.user (the header would show a name that was never saved).
+    member = User.objects.get(pk=request.user.pk)
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=member)
+    if form.is_bound and form.is_valid():
         form.save()
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
