@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "forum.accounts",
     "forum.essays",
     "forum.discussion",
+    "forum.audit",
+    "forum.moderation",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +130,7 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 ACCOUNT_ADAPTER = "forum.accounts.adapter.AccountAdapter"
+ACCOUNT_USER_DISPLAY = "forum.accounts.adapter.user_display"
 LOGIN_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
 
@@ -234,3 +237,7 @@ FORUM_CONFIRMATION_MAILS_PER_ADDRESS = env.int("FORUM_CONFIRMATION_MAILS_PER_ADD
 FORUM_CONFIRMATION_MAILS_PER_IP = env.int("FORUM_CONFIRMATION_MAILS_PER_IP", default=10)
 # How long a confirmed guest is remembered on their browser, in seconds.
 FORUM_GUEST_COOKIE_MAX_AGE = env.int("FORUM_GUEST_COOKIE_MAX_AGE", default=365 * 24 * 3600)
+# Posting on someone's behalf: may a moderator approve their own submission
+# (a single-author site)? And how long the person's link stays valid.
+FORUM_ALLOW_SELF_APPROVAL = env.bool("FORUM_ALLOW_SELF_APPROVAL", default=False)
+FORUM_PROXY_LINK_MAX_AGE = env.int("FORUM_PROXY_LINK_MAX_AGE", default=30 * 24 * 3600)

@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("forum.discussion.urls")),
     path("accounts/", include("forum.accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("moderation/", include("forum.moderation.urls")),
     path("admin/", admin.site.urls),
 ]

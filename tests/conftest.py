@@ -92,3 +92,20 @@ def add_comment(essay: Essay, parent: Comment | None = None, author: User | None
         **fields,
     )
     return save_new_comment(comment)
+
+
+@pytest.fixture
+def moderator(db) -> User:
+    from django.contrib.auth.models import Group
+
+    user = make_member("carol@example.org", "Carol Moderator", "Oxford")
+    user.groups.add(Group.objects.get(name="Moderators"))
+    return user
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    user = make_member("admin@example.org", "Site Admin")
+    user.is_staff = user.is_superuser = True
+    user.save()
+    return user

@@ -3,6 +3,7 @@
 import pytest
 from django.core.management import call_command
 
+from forum.audit.models import AuditEntry
 from forum.discussion.models import Comment
 from forum.essays.models import Essay
 
@@ -17,19 +18,37 @@ def test_it_loads_the_essay_and_its_three_comments_in_their_nesting(client):
     assert essay.author.signature_name == "Rajesh"
     paul, relayed, reply = Comment.objects.filter(essay=essay).order_by("path")
     assert (paul.author_name, paul.author_affiliation, paul.author_id) == ("T.V. Paul", "McGill University", None)
-    assert relayed.author == essay.author
-    assert "wanted me to post an additional comment" in relayed.body
-    assert "<blockquote>" in relayed.body_html
     assert reply.parent == relayed
+    assert reply.author == essay.author
     assert reply.body.startswith("My response to Prof. Paul")
 
     html = client.get(essay.get_absolute_url()).text
     assert "3 comments" in html
     assert (
         html.index("There is already a concept called")
-        < html.index("Prof. T.V. Paul wanted me")
+        < html.index("I am using the concept")
         < html.index("My response to Prof. Paul")
     )
+
+
+def test_comment_two_is_a_proxy_post_by_the_essays_author_for_tv_paul(client):
+    call_command("load_demo", verbosity=0)
+    essay = Essay.objects.get()
+    relayed = Comment.objects.get(body__contains="I am using the concept")
+    assert (relayed.author_name, relayed.author_affiliation, relayed.author_id) == (
+        "T.V. Paul",
+        "McGill University",
+        None,
+    )
+    provenance = relayed.provenance
+    assert provenance.submitter == essay.author
+    assert (provenance.received_via, provenance.received_on.isoformat()) == ("email", "2013-07-22")
+    assert provenance.self_approved
+    html = client.get(essay.get_absolute_url()).text
+    assert "Posted on their behalf by Rajesh, received by email on" in html
+    assert "22 July 2013</time>." in html
+    assert "Not yet confirmed by T.V. Paul." in html
+    assert [e.action for e in relayed.audit_entries.all()] == ["submitted", "self_approved", "published"]
 
 
 def test_running_it_again_duplicates_nothing():
@@ -37,3 +56,4 @@ def test_running_it_again_duplicates_nothing():
     call_command("load_demo", verbosity=0)
     assert Essay.objects.count() == 1
     assert Comment.objects.count() == 3
+    assert AuditEntry.objects.count() == 7

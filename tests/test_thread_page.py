@@ -101,7 +101,8 @@ def test_the_page_costs_the_same_queries_with_10_and_300_comments(client, author
         client.force_login(member)
     count_queries(client, small.get_absolute_url())  # warm the session
     assert count_queries(client, small.get_absolute_url()) == count_queries(client, large.get_absolute_url())
-    assert count_queries(client, large.get_absolute_url()) <= 5
+    # Readers: session, essay, comments. Members add who they are and what they may do.
+    assert count_queries(client, large.get_absolute_url()) <= (7 if signed_in else 5)
 
 
 def test_every_comment_has_a_permalink_that_lands_on_it(client, essay):

@@ -1,7 +1,10 @@
 import uuid
+from datetime import date
 
 from django import forms
 from django.conf import settings
+
+from .models import Provenance
 
 
 class DescribedForm(forms.Form):
@@ -78,3 +81,87 @@ class GuestCommentForm(CommentForm):
         if not name:
             raise forms.ValidationError("Please give your name.")
         return name
+
+
+class ProxyCommentForm(CommentForm):
+    """A comment that reached a member from someone else, with how it arrived."""
+
+    person_name = forms.CharField(
+        label="Their name", max_length=100, error_messages={"required": "Please give the name of the person."}
+    )
+    person_affiliation = forms.CharField(label="Their affiliation", max_length=200, required=False)
+    person_email = forms.EmailField(
+        label="Their email",
+        required=False,
+        help_text="Strongly encouraged, never shown: we send them a link to confirm, correct or withdraw "
+        "the comment, and it becomes theirs if they join.",
+    )
+    received_via = forms.ChoiceField(
+        label="How the text reached you", choices=Provenance.Channel.choices, initial=Provenance.Channel.EMAIL
+    )
+    received_on = forms.DateField(
+        label="When it reached you", widget=forms.DateInput(attrs={"type": "date"}), initial=date.today
+    )
+    original_message = forms.CharField(
+        label="The original message",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Optional. Moderators only: paste the message as you received it, so they can compare.",
+    )
+    note_to_moderators = forms.CharField(
+        label="Note to the moderators", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    field_order = [
+        "person_name",
+        "person_affiliation",
+        "person_email",
+        "received_via",
+        "received_on",
+        "body",
+        "original_message",
+        "note_to_moderators",
+        "submission_key",
+    ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["body"].label = "Their comment, as it will be published"
+
+    def clean_person_name(self) -> str:
+        name = " ".join(self.cleaned_data["person_name"].split())
+        if not name:
+            raise forms.ValidationError("Please give the name of the person.")
+        return name
+
+    def clean_received_on(self) -> date:
+        received = self.cleaned_data["received_on"]
+        if received > date.today():
+            raise forms.ValidationError("That date is in the future.")
+        return received
+
+    def clean_original_message(self) -> str:
+        text = self.cleaned_data["original_message"]
+        if len(text) > 2 * settings.FORUM_MAX_COMMENT_CHARS:
+            raise forms.ValidationError("The original message is too long to keep here; paste the relevant part.")
+        return text
+
+
+class CorrectionForm(CommentForm):
+    submission_key = None
+    note = forms.CharField(
+        label="A note to the moderators", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["body"].label = "Your corrected text"
+
+
+class ReasonForm(DescribedForm):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Please give a reason: the member who submitted it will see it."},
+    )

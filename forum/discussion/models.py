@@ -19,7 +19,12 @@ class CommentQuerySet(models.QuerySet):
         Comments still waiting (for an email confirmation or a moderator)
         cannot have replies, so they are never needed to keep the shape.
         """
-        return self.filter(essay=essay).exclude(status__in=Comment.WAITING).order_by("path")
+        return (
+            self.filter(essay=essay)
+            .exclude(status__in=Comment.WAITING)
+            .select_related("provenance__submitter")
+            .order_by("path")
+        )
 
 
 class Comment(models.Model):
@@ -69,6 +74,7 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["path"]
+        permissions = [("moderate_comment", "Can moderate comments on every essay")]
         indexes = [
             models.Index(fields=["essay", "path"], name="comment_thread_order"),
             models.Index(fields=["essay", "status"], name="comment_essay_status"),
@@ -103,7 +109,117 @@ class Comment(models.Model):
 
     @property
     def is_guest(self) -> bool:
-        return self.author_id is None
+        return self.author_id is None and self.proxy is None
+
+    @property
+    def proxy(self) -> "Provenance | None":
+        """How a comment posted on someone's behalf reached us; None for the rest."""
+        try:
+            return self.provenance
+        except Provenance.DoesNotExist:
+            return None
 
     def get_thread_url(self) -> str:
         return f"{self.essay.get_absolute_url()}#{self.anchor}"
+
+
+class Revision(models.Model):
+    """A text a comment once had, kept when an edit or a correction replaced it."""
+
+    class Kind(models.TextChoices):
+        EDIT = "edit", "Edited by its author"
+        CORRECTION = "correction", "Corrected by the person it is attributed to"
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField()
+    body_html = models.TextField()
+    replaced_at = models.DateTimeField(default=timezone.now)
+    replaced_by = models.CharField(max_length=12, choices=Kind.choices)
+
+    class Meta:
+        ordering = ["replaced_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.comment.reference} before {self.replaced_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def html(self):
+        return stored_html(self.body_html)
+
+
+class Provenance(models.Model):
+    """A comment a member posted on someone else's behalf, and what became of it."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "by email"
+        LETTER = "letter", "by letter"
+        PHONE = "phone", "by phone"
+        IN_PERSON = "in_person", "in person"
+        OTHER = "other", "another way"
+
+    class Confirmation(models.TextChoices):
+        UNCONFIRMED = "unconfirmed", "Not yet confirmed"
+        CONFIRMED = "confirmed", "Confirmed"
+        CORRECTED = "corrected", "Confirmed with a correction"
+        DISAVOWED = "disavowed", "Disavowed"
+
+    comment = models.OneToOneField(Comment, on_delete=models.CASCADE, primary_key=True, related_name="provenance")
+    submitter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proxy_submissions")
+    # The person's address: for the confirmation link and for claiming. Never shown.
+    person_email = models.EmailField(blank=True)
+    received_via = models.CharField(max_length=10, choices=Channel.choices)
+    received_on = models.DateField()
+    # Moderators only: the message as it arrived, to compare with the text.
+    original_message = models.TextField(blank=True)
+    note_to_moderators = models.TextField(blank=True)
+
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    self_approved = models.BooleanField(default=False)
+    rejection_reason = models.TextField(blank=True)
+
+    confirmation = models.CharField(max_length=12, choices=Confirmation.choices, default=Confirmation.UNCONFIRMED)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The person's link: signed with this nonce, readable for 30 days, acts once.
+    link_nonce = models.CharField(max_length=32, blank=True, editable=False)
+    link_used_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["person_email"], name="provenance_person_email")]
+
+    def __str__(self) -> str:
+        return f"{self.comment.reference} on behalf of {self.comment.author_name}"
+
+
+class Correction(models.Model):
+    """New text proposed by the person a proxy post is attributed to; a moderator decides."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting a moderator"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="corrections")
+    body = models.TextField()
+    body_html = models.TextField()
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    proposed_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+
+    def __str__(self) -> str:
+        return f"Correction of {self.comment.reference} ({self.get_status_display()})"
+
+    @property
+    def html(self):
+        return stored_html(self.body_html)

@@ -71,9 +71,11 @@ def thread_for(essay: Essay, actor: rules.Actor) -> tree.Thread:
     """The whole visible discussion in one query, with each reader's permissions."""
     comments = list(Comment.objects.in_thread(essay))
     thread = tree.layout(comments, rules.is_shown_in_thread)
+    may_submit_proxy = rules.can_submit_proxy(actor, essay) if actor.is_member else False
     for item in thread:
         if not item.tombstone:
             item.can_reply = rules.can_reply_to(actor, item.comment, essay)
+            item.can_reply_for_someone = item.can_reply and may_submit_proxy
             item.can_edit = rules.can_edit(actor, item.comment)
             item.can_delete = rules.can_delete(actor, item.comment)
     return thread
@@ -86,6 +88,7 @@ def discussion_context(request: HttpRequest, essay: Essay) -> dict:
         "thread": thread,
         "comment_count": sum(1 for item in thread if not item.tombstone),
         "can_comment": rules.can_comment_on(actor, essay),
+        "can_submit_proxy": actor.is_member and rules.can_submit_proxy(actor, essay),
         "needs_name": rules.member_needs_name(actor),
         "form": comment_form(request, actor),
     }

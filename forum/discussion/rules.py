@@ -6,13 +6,15 @@ views, the pages and the tests all ask the same question.
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from forum.essays.models import Essay
 
-from .models import Comment
+from .models import Comment, Correction, Provenance
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,35 @@ class Actor:
     def member_id(self) -> int | None:
         return self.user.pk if self.user is not None else None
 
+    @cached_property
+    def verified_emails(self) -> frozenset[str]:
+        """The member's addresses that allauth has verified (one query, when asked)."""
+        if self.user is None:
+            return frozenset()
+        from allauth.account.models import EmailAddress
+
+        addresses = EmailAddress.objects.filter(user=self.user, verified=True).values_list("email", flat=True)
+        return frozenset(email.lower() for email in addresses)
+
+    @cached_property
+    def is_moderator(self) -> bool:
+        """Site-wide moderators: admins, and members given the moderate permission (the Moderators group)."""
+        if self.user is None or not self.user.is_active:
+            return False
+        if self.user.is_superuser:
+            return True
+        from django.contrib.auth.models import Permission
+
+        # One query instead of ModelBackend's two (user and group permissions).
+        return Permission.objects.filter(
+            Q(user=self.user) | Q(group__user=self.user),
+            content_type__app_label="discussion",
+            codename="moderate_comment",
+        ).exists()
+
+
+# --- Commenting -------------------------------------------------------------
+
 
 def can_comment_on(actor: Actor, essay: Essay) -> bool:
     """Anyone may comment on a published essay whose discussion is open."""
@@ -48,14 +79,17 @@ def member_needs_name(actor: Actor) -> bool:
 
 
 def wrote(actor: Actor, comment: Comment) -> bool:
-    """The member who posted it, or the browser that posted it as a guest."""
+    """The member whose comment it is (posted or claimed), or the browser that posted it as a guest."""
     if comment.author_id is not None:
         return comment.author_id == actor.member_id
     return comment.pk in actor.guest_comment_ids
 
 
 def edit_deadline(comment: Comment) -> datetime:
-    return comment.created_at + timedelta(seconds=settings.FORUM_EDIT_WINDOW)
+    """Edits are allowed for a while after posting, or after claiming a proxy post."""
+    proxy = comment.proxy
+    start = proxy.claimed_at if proxy is not None and proxy.claimed_at else comment.created_at
+    return start + timedelta(seconds=settings.FORUM_EDIT_WINDOW)
 
 
 def can_edit(actor: Actor, comment: Comment, now: datetime | None = None) -> bool:
@@ -74,9 +108,77 @@ def can_delete(actor: Actor, comment: Comment) -> bool:
 
 
 def can_see_receipt(actor: Actor, comment: Comment) -> bool:
-    return wrote(actor, comment)
+    """Whoever sent it: its writer, or the member who posted it on someone's behalf."""
+    proxy = comment.proxy
+    return wrote(actor, comment) or (proxy is not None and proxy.submitter_id == actor.member_id)
 
 
 def is_shown_in_thread(comment: Comment) -> bool:
     """Whose text readers see; anything else is at most a tombstone."""
     return comment.is_published
+
+
+# --- Posting on someone's behalf -------------------------------------------
+
+
+def can_submit_proxy(actor: Actor, essay: Essay) -> bool:
+    """Members with a verified email may post for someone else where comments are open."""
+    return actor.is_member and bool(actor.verified_emails) and can_comment_on(actor, essay)
+
+
+def is_posting_for_themselves(actor: Actor, person_email: str) -> bool:
+    """Naming one's own verified address as "someone else" is refused."""
+    return bool(person_email) and person_email.strip().lower() in actor.verified_emails
+
+
+def can_moderate(actor: Actor, essay: Essay) -> bool:
+    """Admins and moderators everywhere; an essay's author on its discussion."""
+    return actor.is_moderator or (actor.is_member and essay.author_id == actor.member_id)
+
+
+def is_self_approval(actor: Actor, comment: Comment) -> bool:
+    proxy = comment.proxy
+    return proxy is not None and proxy.submitter_id == actor.member_id
+
+
+def can_decide(actor: Actor, comment: Comment) -> bool:
+    """Approve or reject a pending proxy post: a moderator other than its submitter.
+
+    A single-author site may allow self-approval (FORUM_ALLOW_SELF_APPROVAL);
+    it is then recorded as such.
+    """
+    return (
+        comment.proxy is not None
+        and comment.status == Comment.Status.PENDING
+        and can_moderate(actor, comment.essay)
+        and (not is_self_approval(actor, comment) or settings.FORUM_ALLOW_SELF_APPROVAL)
+    )
+
+
+def can_decide_correction(actor: Actor, correction: Correction) -> bool:
+    """A pending correction is accepted or rejected by the essay's moderators."""
+    return correction.status == Correction.Status.PENDING and can_moderate(actor, correction.comment.essay)
+
+
+def can_see_moderation_details(actor: Actor, comment: Comment) -> bool:
+    """The private original, the person's email, notes and the audit log: moderators only."""
+    return can_moderate(actor, comment.essay)
+
+
+def link_can_act(provenance: Provenance) -> bool:
+    """The person's link acts once, while the proxy post is published."""
+    return provenance.link_used_at is None and provenance.comment.status == Comment.Status.PUBLISHED
+
+
+def can_claim(email: str, provenance: Provenance) -> bool:
+    """A verified address equal to the one the submitter gave makes the post that member's."""
+    return (
+        bool(provenance.person_email)
+        and provenance.person_email.strip().lower() == email.strip().lower()
+        and provenance.comment.author_id is None
+    )
+
+
+def can_open_desk(actor: Actor) -> bool:
+    """The moderators' desk: site moderators, and authors for their own essays."""
+    return actor.is_moderator or (actor.is_member and Essay.objects.filter(author_id=actor.member_id).exists())

@@ -14,13 +14,15 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from forum.audit.log import record
+from forum.audit.models import Action
 from forum.essays.models import Essay
 from forum.lib import ratelimit
 from forum.lib.markup import render_comment
 
 from . import rules, tree
 from .mail import queue_email
-from .models import Comment
+from .models import Comment, Revision
 
 GUEST_LINK_SALT = "forum.discussion.guest-confirmation"
 
@@ -123,7 +125,12 @@ def post_comment(
         ip_address=ip_address,
     )
     try:
-        save_new_comment(comment)
+        with transaction.atomic():
+            save_new_comment(comment)
+            label = signature.name if actor.is_member else f"{signature.name} (guest)"
+            record(Action.POSTED, comment=comment, actor=actor.user, actor_label=label)
+            if status == Comment.Status.PUBLISHED:
+                record(Action.PUBLISHED, comment=comment, actor=actor.user, actor_label=label)
     except IntegrityError:
         # The same form arrived twice at the same moment: the other one won.
         existing = Comment.objects.filter(submission_key=submission_key).first()
@@ -209,8 +216,11 @@ def confirm_guest_comment(token: str) -> Comment:
         updated = Comment.objects.filter(
             pk=comment.pk, confirmation_nonce=comment.confirmation_nonce, status=Comment.Status.AWAITING_CONFIRMATION
         ).update(status=Comment.Status.PUBLISHED, published_at=timezone.now(), confirmation_nonce="")
-    if not updated:
-        raise LinkError("This confirmation link has already been used.")
+        if not updated:
+            raise LinkError("This confirmation link has already been used.")
+        label = f"{comment.author_name} (guest, through the emailed link)"
+        record(Action.EMAIL_CONFIRMED, comment=comment, actor_label=label)
+        record(Action.PUBLISHED, comment=comment, actor_label=label)
     comment.refresh_from_db()
     return comment
 
@@ -220,18 +230,34 @@ def edit_comment(actor: rules.Actor, comment: Comment, body: str) -> Comment:
         raise NotAllowed("This comment can no longer be edited: the editing window has closed.")
     if body == comment.body:
         return comment
+    with transaction.atomic():
+        replace_text(comment, body, Revision.Kind.EDIT)
+        record(Action.EDITED, comment=comment, actor=actor.user, actor_label=_label(actor, comment))
+    return comment
+
+
+def replace_text(comment: Comment, body: str, kind: Revision.Kind) -> None:
+    """Give a comment new text, keeping the old one in its history."""
+    Revision.objects.create(comment=comment, body=comment.body, body_html=comment.body_html, replaced_by=kind)
     comment.body = body
     comment.body_html = render_comment(body)
     comment.edited_at = timezone.now()
     comment.save(update_fields=["body", "body_html", "edited_at"])
-    return comment
+
+
+def _label(actor: rules.Actor, comment: Comment) -> str:
+    if actor.is_member:
+        return actor.user.signature_name or str(actor.user)
+    return f"{comment.author_name} (guest)"
 
 
 def delete_comment(actor: rules.Actor, comment: Comment) -> Comment:
     """The writer takes their comment down; replies keep their place under a tombstone."""
     if not rules.can_delete(actor, comment):
         raise NotAllowed("You cannot delete this comment.")
-    comment.status = Comment.Status.DELETED
-    comment.confirmation_nonce = ""
-    comment.save(update_fields=["status", "confirmation_nonce"])
+    with transaction.atomic():
+        comment.status = Comment.Status.DELETED
+        comment.confirmation_nonce = ""
+        comment.save(update_fields=["status", "confirmation_nonce"])
+        record(Action.DELETED, comment=comment, actor=actor.user, actor_label=_label(actor, comment))
     return comment

@@ -52,6 +52,7 @@ class ThreadItem:
     closes: range = field(default_factory=lambda: range(0))
     # Filled in by the view from the rules module, per reader.
     can_reply: bool = False
+    can_reply_for_someone: bool = False
     can_edit: bool = False
     can_delete: bool = False
 

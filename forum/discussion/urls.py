@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import proxy_views, views
 
 app_name = "discussion"
 
@@ -13,4 +13,7 @@ urlpatterns = [
     path("comments/<int:pk>/edit/", views.edit, name="edit"),
     path("comments/<int:pk>/delete/", views.delete, name="delete"),
     path("comments/confirm/<str:token>/", views.confirm, name="confirm"),
+    path("essays/<slug:slug>/on-behalf/", proxy_views.submit, name="proxy"),
+    path("comments/<int:pk>/on-behalf/", proxy_views.submit_reply, name="proxy_reply"),
+    path("attributed/<str:token>/", proxy_views.attributed, name="attributed"),
 ]

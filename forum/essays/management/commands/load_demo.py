@@ -1,19 +1,22 @@
 """Load the demo essay and its discussion (safe to run again: nothing is duplicated)."""
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from forum.discussion.models import Comment
+from forum.audit.log import record
+from forum.audit.models import Action
+from forum.discussion.models import Comment, Provenance
 from forum.discussion.services import save_new_comment
 from forum.essays.models import Essay
 from forum.lib.markup import render_comment
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "soft_alliances.json"
+IMPORTED = "imported from the original blog"
 
 
 class Command(BaseCommand):
@@ -64,16 +67,44 @@ class Command(BaseCommand):
         existing = Comment.objects.filter(essay=essay, created_at=created_at, author_name=name).first()
         if existing is not None:
             return existing, False
-        comment = Comment(
-            essay=essay,
-            parent=by_key[item["parent"]] if item["parent"] else None,
-            author=member,
-            author_name=name,
-            author_affiliation=member.affiliation if member else item.get("author_affiliation", ""),
-            body=item["body"],
-            body_html=render_comment(item["body"]),
-            status=Comment.Status.PUBLISHED,
-            created_at=created_at,
-            published_at=created_at,
+        comment = save_new_comment(
+            Comment(
+                essay=essay,
+                parent=by_key[item["parent"]] if item["parent"] else None,
+                author=member,
+                author_name=name,
+                author_affiliation=member.affiliation if member else item.get("author_affiliation", ""),
+                body=item["body"],
+                body_html=render_comment(item["body"]),
+                status=Comment.Status.PUBLISHED,
+                created_at=created_at,
+                published_at=created_at,
+            )
         )
-        return save_new_comment(comment), True
+        if "proxy" in item:
+            self._provenance(comment, item["proxy"], created_at)
+        else:
+            record(Action.POSTED, comment=comment, actor=member, actor_label=name, note=IMPORTED)
+            record(Action.PUBLISHED, comment=comment, actor=member, actor_label=name, note=IMPORTED)
+        return comment, True
+
+    def _provenance(self, comment: Comment, data: dict, decided_at: datetime) -> None:
+        """The comment the essay's author posted for T.V. Paul, as a proxy post.
+
+        He published it himself on his blog: recorded as a self-approval.
+        """
+        submitter = get_user_model().objects.get(email=data["submitter"])
+        Provenance.objects.create(
+            comment=comment,
+            submitter=submitter,
+            received_via=data["received_via"],
+            received_on=date.fromisoformat(data["received_on"]),
+            note_to_moderators=data.get("note_to_moderators", ""),
+            decided_by=submitter,
+            decided_at=decided_at,
+            self_approved=True,
+        )
+        received = f"on behalf of {comment.author_name}, received by email on {data['received_on']}; {IMPORTED}"
+        record(Action.SUBMITTED, comment=comment, actor=submitter, note=received)
+        record(Action.SELF_APPROVED, comment=comment, actor=submitter, note=IMPORTED)
+        record(Action.PUBLISHED, comment=comment, actor=submitter, note=IMPORTED)

@@ -1,0 +1,109 @@
+"""The audit log: every event on a comment, append-only and hash-chained.
+
+Each entry stores a SHA-256 over its own content and the previous entry's
+hash, so changing or removing any entry breaks the chain at that point
+(`manage.py verify_audit_log`). The app offers no way to change an entry:
+saving an existing one, deleting one and bulk updates all raise, and the
+database refuses UPDATE (and, on PostgreSQL, DELETE) with a trigger.
+"""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class Action(models.TextChoices):
+    POSTED = "posted", "posted"
+    PUBLISHED = "published", "published"
+    EMAIL_CONFIRMED = "email_confirmed", "confirmed by email"
+    SUBMITTED = "submitted", "submitted on someone's behalf"
+    APPROVED = "approved", "approved"
+    SELF_APPROVED = "self_approved", "approved by its own submitter"
+    REJECTED = "rejected", "rejected"
+    CONFIRMED = "confirmed", "confirmed by the person"
+    CORRECTION_PROPOSED = "correction_proposed", "correction proposed"
+    CORRECTION_ACCEPTED = "correction_accepted", "correction accepted"
+    CORRECTION_REJECTED = "correction_rejected", "correction rejected"
+    DISAVOWED = "disavowed", "disavowed by the person"
+    CLAIMED = "claimed", "claimed"
+    EDITED = "edited", "edited"
+    DELETED = "deleted", "deleted by its author"
+    REMOVED = "removed", "removed by a moderator"
+    MARKED_SPAM = "marked_spam", "marked as spam"
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("Audit entries cannot be changed.")
+
+    def delete(self):
+        raise AppendOnlyError("Audit entries cannot be deleted.")
+
+
+class AuditEntry(models.Model):
+    comment = models.ForeignKey(
+        "discussion.Comment", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries"
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    # Who acted: a member, or nobody (a guest or the person, through a link),
+    # with a label kept as it was at the time.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.get_action_display()}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Audit entries cannot be deleted.")
+
+    def content(self) -> bytes:
+        """What the hash covers: everything the entry says, and its predecessor."""
+        return json.dumps(
+            [
+                self.comment_id,
+                self.action,
+                self.actor_id,
+                self.actor_label,
+                self.note,
+                self.created_at.isoformat(),
+                self.prev_hash,
+            ],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(self.content()).hexdigest()
+
+
+class ChainHead(models.Model):
+    """One row: the last entry's hash. Locked while appending, so the chain never forks."""
+
+    last_hash = models.CharField(max_length=64)
+    entries = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.entries} entries, last {self.last_hash[:12]}"
