@@ -448,3 +448,22 @@ def test_every_step_of_an_ordinary_comment_is_audited_too(client, member, essay)
     client.post(reverse("discussion:delete", kwargs={"pk": comment.pk}))
     assert actions(comment) == ["posted", "published", "edited", "deleted"]
     assert Revision.objects.get(comment=comment).body == "A."
+
+
+def test_the_form_starts_with_todays_date_in_a_date_input(client, member, essay):
+    from datetime import date
+
+    client.force_login(member)
+    page = client.get(reverse("discussion:proxy", kwargs={"slug": essay.slug})).text
+    assert f'type="date" name="received_on" value="{date.today().isoformat()}"' in page
+
+
+def test_the_submitter_follows_their_submissions_from_their_profile(submit, client, member, moderator):
+    comment = submit()
+    client.force_login(moderator)
+    client.post(reverse("moderation:reject", kwargs={"pk": comment.pk}), {"reason": "Please attach his email."})
+    client.force_login(member)
+    profile = client.get(reverse("accounts:profile")).text
+    assert "Comments you posted on someone’s behalf" in profile
+    assert f"{comment.reference}</a> for T.V. Paul" in profile
+    assert "rejected (reason: Please attach his email.)" in profile

@@ -4,6 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from forum.discussion.models import Comment
+
 from .forms import ProfileForm
 from .models import User
 
@@ -20,4 +22,9 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
     comments = request.user.comments.select_related("essay").order_by("-created_at")[:50]
-    return render(request, "accounts/profile.html", {"form": form, "comments": comments})
+    submitted = (
+        Comment.objects.filter(provenance__submitter=request.user)
+        .select_related("essay", "provenance")
+        .order_by("-created_at")[:50]
+    )
+    return render(request, "accounts/profile.html", {"form": form, "comments": comments, "submitted": submitted})

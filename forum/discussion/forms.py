@@ -100,13 +100,17 @@ class ProxyCommentForm(CommentForm):
         label="How the text reached you", choices=Provenance.Channel.choices, initial=Provenance.Channel.EMAIL
     )
     received_on = forms.DateField(
-        label="When it reached you", widget=forms.DateInput(attrs={"type": "date"}), initial=date.today
+        label="When it reached you",
+        # A date input only shows ISO dates, whatever the site's locale.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        initial=date.today,
+        error_messages={"required": "Please give the date it reached you.", "invalid": "Please give a real date."},
     )
     original_message = forms.CharField(
         label="The original message",
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Optional. Moderators only: paste the message as you received it, so they can compare.",
+        help_text="Moderators only: paste the message as you received it, so they can compare.",
     )
     note_to_moderators = forms.CharField(
         label="Note to the moderators", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})

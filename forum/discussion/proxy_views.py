@@ -56,7 +56,7 @@ def submit(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def submit_reply(request: HttpRequest, pk: int) -> HttpResponse:
     parent = _comment_on_published_essay(pk)
-    if not parent.is_published:
+    if not rules.can_reply_to(actor_for(request), parent, parent.essay):
         raise Http404("This comment cannot be replied to.")
     return _submit(request, parent.essay, parent)
 
