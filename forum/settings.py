@@ -241,3 +241,9 @@ FORUM_GUEST_COOKIE_MAX_AGE = env.int("FORUM_GUEST_COOKIE_MAX_AGE", default=365 *
 # (a single-author site)? And how long the person's link stays valid.
 FORUM_ALLOW_SELF_APPROVAL = env.bool("FORUM_ALLOW_SELF_APPROVAL", default=False)
 FORUM_PROXY_LINK_MAX_AGE = env.int("FORUM_PROXY_LINK_MAX_AGE", default=30 * 24 * 3600)
+# Moderation and spam defences.
+FORUM_FLAG_THRESHOLD = env.int("FORUM_FLAG_THRESHOLD", default=3)  # flags from different readers hide a comment
+FORUM_POSTS_PER_WINDOW = env.int("FORUM_POSTS_PER_WINDOW", default=10)  # per IP and per account...
+FORUM_POST_WINDOW = env.int("FORUM_POST_WINDOW", default=600)  # ...in this many seconds
+FORUM_FLAGS_PER_HOUR = env.int("FORUM_FLAGS_PER_HOUR", default=20)
+FORUM_MIN_SECONDS_TO_POST = env.int("FORUM_MIN_SECONDS_TO_POST", default=3)  # a form sent faster is a bot's

@@ -3,6 +3,9 @@
 author (wrote the essay), member, other (a second member), guest data.
 """
 
+import time
+import uuid
+
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
@@ -11,7 +14,6 @@ from forum.accounts.models import User
 from forum.discussion.models import Comment
 from forum.discussion.services import save_new_comment
 from forum.essays.models import Essay
-from forum.lib.markup import render_comment
 
 PASSWORD = "correct horse battery staple"
 
@@ -23,10 +25,14 @@ def _fast_passwords(settings):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # Rate limits (ours and allauth's) count in the cache.
+    # Rate limits (ours and allauth's) count in the cache; the policy is kept there too.
+    from forum.moderation.models import Policy
+
     cache.clear()
+    Policy.forget()
     yield
     cache.clear()
+    Policy.forget()
 
 
 def make_member(email: str, name: str, affiliation: str = "", verified: bool = True) -> User:
@@ -86,11 +92,10 @@ def add_comment(essay: Essay, parent: Comment | None = None, author: User | None
         parent=parent,
         author=author,
         author_name=fields.pop("author_name", author.signature_name if author else "A Guest"),
-        body=body,
-        body_html=render_comment(body),
         status=fields.pop("status", Comment.Status.PUBLISHED),
         **fields,
     )
+    comment.set_text(body)
     return save_new_comment(comment)
 
 
@@ -109,3 +114,13 @@ def admin_user(db) -> User:
     user.is_staff = user.is_superuser = True
     user.save()
     return user
+
+
+def form_data(**fields) -> dict:
+    """A comment form as a person sends it: a fresh key, shown a minute ago."""
+    from django.core import signing
+
+    from forum.discussion.forms import FORM_SHOWN_SALT
+
+    shown = signing.dumps(int(time.time()) - 60, salt=FORM_SHOWN_SALT)
+    return {"submission_key": str(uuid.uuid4()), "shown_at": shown, **fields}

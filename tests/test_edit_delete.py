@@ -1,6 +1,5 @@
 """Writers edit within a window and delete at any time; replies keep their place."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -9,7 +8,7 @@ from django.utils import timezone
 
 from forum.discussion.models import Comment
 
-from .conftest import add_comment
+from .conftest import add_comment, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -61,9 +60,7 @@ def test_nobody_else_can_edit_or_delete(client, member, other, essay):
 
 
 def test_a_guest_edits_from_the_browser_that_posted(client, essay, guest_data):
-    client.post(
-        reverse("discussion:comment", kwargs={"slug": essay.slug}), {**guest_data, "submission_key": str(uuid.uuid4())}
-    )
+    client.post(reverse("discussion:comment", kwargs={"slug": essay.slug}), form_data(**guest_data))
     comment = Comment.objects.get()
     assert client.post(edit_url(comment), {"body": "Corrected before confirming."}).status_code == 302
     comment.refresh_from_db()

@@ -1,7 +1,5 @@
 """Writing a comment: members, guests, replies, preview, errors, double submits."""
 
-import uuid
-
 import pytest
 from django.test import override_settings
 from django.urls import reverse
@@ -9,7 +7,7 @@ from django.urls import reverse
 from forum.discussion.models import Comment
 from forum.essays.models import Essay
 
-from .conftest import add_comment
+from .conftest import add_comment, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +17,7 @@ def comment_url(essay: Essay) -> str:
 
 
 def form(**fields) -> dict:
-    return {"submission_key": str(uuid.uuid4()), **fields}
+    return form_data(**fields)
 
 
 def test_a_member_comment_is_published_at_once_with_their_signature(client, member, essay):

@@ -21,7 +21,7 @@ from forum.discussion import proxy
 from forum.discussion.models import Comment, Correction, Provenance, Revision
 from forum.discussion.rules import Actor
 
-from .conftest import PASSWORD, add_comment
+from .conftest import PASSWORD, add_comment, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -442,7 +442,7 @@ def test_verify_audit_log_finds_a_removed_row(approved):
 def test_every_step_of_an_ordinary_comment_is_audited_too(client, member, essay):
     client.force_login(member)
     url = reverse("discussion:comment", kwargs={"slug": essay.slug})
-    client.post(url, {"submission_key": str(uuid.uuid4()), "body": "A."})
+    client.post(url, form_data(body="A."))
     comment = Comment.objects.get()
     client.post(reverse("discussion:edit", kwargs={"pk": comment.pk}), {"body": "B."})
     client.post(reverse("discussion:delete", kwargs={"pk": comment.pk}))

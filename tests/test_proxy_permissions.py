@@ -15,7 +15,7 @@ from forum.discussion import proxy
 from forum.discussion.models import Comment, Correction
 from forum.discussion.rules import Actor
 
-from .conftest import make_member
+from .conftest import form_data, make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -66,12 +66,7 @@ def client_as(role: str, world: dict) -> Client:
     if role == "guest":
         client.post(
             reverse("discussion:comment", kwargs={"slug": world["essay"].slug}),
-            {
-                "submission_key": str(uuid.uuid4()),
-                "name": "A Guest",
-                "email": "guest@example.net",
-                "body": "Guest words.",
-            },
+            form_data(name="A Guest", email="guest@example.net", body="Guest words."),
         )
     elif role != "anonymous":
         client.force_login(world["users"][role])

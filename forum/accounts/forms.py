@@ -48,7 +48,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["display_name", "affiliation", "orcid"]
+        fields = ["display_name", "affiliation", "orcid", "moderation_mail"]
         labels = {"display_name": "Name"}
         help_texts = {
             "display_name": "As it appears under your comments.",
@@ -59,8 +59,10 @@ class ProfileForm(forms.ModelForm):
             "affiliation": forms.TextInput(attrs={"autocomplete": "organization"}),
         }
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, moderates: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if not moderates:
+            del self.fields["moderation_mail"]
         # Optional in the database (accounts made in the admin), required here.
         self.fields["display_name"].required = True
         self.fields["display_name"].error_messages["required"] = NAME_REQUIRED

@@ -16,9 +16,21 @@ def validate_orcid(value: str) -> None:
 class User(AbstractUser):
     """A member. Signs comments with display name and affiliation."""
 
+    class ModerationMail(models.TextChoices):
+        IMMEDIATELY = "immediately", "An email for each new item"
+        DAILY = "daily", "One digest a day"
+        NEVER = "never", "No email"
+
     display_name = models.CharField(max_length=100, blank=True)
     affiliation = models.CharField(max_length=200, blank=True)
     orcid = models.CharField("ORCID iD", max_length=19, blank=True, validators=[validate_orcid])
+    # For moderators: how to hear about comments waiting for them.
+    moderation_mail = models.CharField(
+        "Email about the moderation queue",
+        max_length=12,
+        choices=ModerationMail.choices,
+        default=ModerationMail.IMMEDIATELY,
+    )
 
     @property
     def signature_name(self) -> str:

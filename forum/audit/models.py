@@ -36,6 +36,12 @@ class Action(models.TextChoices):
     DELETED = "deleted", "deleted by its author"
     REMOVED = "removed", "removed by a moderator"
     MARKED_SPAM = "marked_spam", "marked as spam"
+    RESTORED = "restored", "restored"
+    HELD = "held", "held for a moderator"
+    FLAGGED = "flagged", "hidden by readers' flags"
+    BANNED = "banned", "banned"
+    BAN_LIFTED = "ban_lifted", "ban lifted"
+    POLICY_CHANGED = "policy_changed", "moderation policy changed"
 
 
 class AuditQuerySet(models.QuerySet):

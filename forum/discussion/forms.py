@@ -1,8 +1,10 @@
+import time
 import uuid
 from datetime import date
 
 from django import forms
 from django.conf import settings
+from django.core import signing
 
 from .models import Provenance
 
@@ -60,7 +62,52 @@ class EditCommentForm(CommentForm):
     submission_key = None
 
 
-class GuestCommentForm(CommentForm):
+FORM_SHOWN_SALT = "forum.discussion.form-shown-at"
+
+
+def shown_now() -> str:
+    return signing.dumps(int(time.time()), salt=FORM_SHOWN_SALT)
+
+
+class PostCommentForm(CommentForm):
+    """The public comment form, with two silent spam defences.
+
+    A honeypot field that people never see (bots fill it in), and the time
+    the form was shown, signed: a form sent back within a few seconds was not
+    written by a person. Neither limits how long someone may take to write.
+    """
+
+    homepage_url = forms.CharField(
+        label="Leave this field empty",
+        required=False,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+    shown_at = forms.CharField(widget=forms.HiddenInput, initial=shown_now, required=False)
+
+    display_fields = ("body",)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("homepage_url"):
+            raise forms.ValidationError(
+                "Please leave the field “Leave this field empty” empty, then send your comment again.", code="honeypot"
+            )
+        try:
+            shown = signing.loads(data.get("shown_at") or "", salt=FORM_SHOWN_SALT)
+        except signing.BadSignature:
+            shown = 0
+        if time.time() - shown < settings.FORUM_MIN_SECONDS_TO_POST:
+            # The form comes back with a fresh time, so sending it again works.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("shown_at")] = shown_now()
+            raise forms.ValidationError(
+                "That was faster than we expect a person to write. Please check your comment and send it again.",
+                code="too_fast",
+            )
+        return data
+
+
+class GuestCommentForm(PostCommentForm):
     name = forms.CharField(label="Name", max_length=100, error_messages={"required": "Please give your name."})
     affiliation = forms.CharField(
         label="Affiliation", max_length=200, required=False, help_text="Optional, e.g. McGill University."
@@ -75,6 +122,7 @@ class GuestCommentForm(CommentForm):
     )
 
     field_order = ["name", "affiliation", "email", "website", "body", "submission_key"]
+    display_fields = ("name", "affiliation", "email", "website", "body")
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
@@ -168,4 +216,25 @@ class ReasonForm(DescribedForm):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Please give a reason: the member who submitted it will see it."},
+    )
+
+
+class FlagForm(DescribedForm):
+    reason = forms.ChoiceField(
+        label="What is wrong with it?",
+        choices=[
+            ("spam", "Spam or advertising"),
+            ("abuse", "Abusive or uncivil"),
+            ("off_topic", "Off topic"),
+            ("misattributed", "Wrongly attributed"),
+            ("other", "Something else"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Please say what is wrong with it."},
+    )
+    note = forms.CharField(
+        label="Anything the moderators should know",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )

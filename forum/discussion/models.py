@@ -1,12 +1,19 @@
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from forum.essays.models import Essay
-from forum.lib.markup import stored_html
+from forum.lib.markup import render_comment, stored_html
 
 from . import tree
+
+
+def fingerprint(body: str) -> str:
+    """The same words, whatever the case and spacing, give the same fingerprint."""
+    return hashlib.sha256(" ".join(body.lower().split()).encode()).hexdigest()
 
 
 class CommentQuerySet(models.QuerySet):
@@ -64,6 +71,13 @@ class Comment(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     edited_at = models.DateTimeField(null=True, blank=True)
 
+    # Why moderation held it (policy, flags), shown on the desk.
+    held_reasons = models.CharField(max_length=500, blank=True)
+    # Distinct readers who flagged it (kept here so the desk needs no count query).
+    flag_count = models.PositiveIntegerField(default=0)
+    # SHA-256 of the normalised text: exact duplicates are found by one indexed lookup.
+    body_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+
     # One comment per form, however often it is sent (double clicks, reloads).
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     # Makes a guest's confirmation link single-use: cleared once it is used.
@@ -78,6 +92,7 @@ class Comment(models.Model):
         indexes = [
             models.Index(fields=["essay", "path"], name="comment_thread_order"),
             models.Index(fields=["essay", "status"], name="comment_essay_status"),
+            models.Index(fields=["status", "-created_at"], name="comment_queue"),
         ]
 
     def __str__(self) -> str:
@@ -85,6 +100,12 @@ class Comment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("discussion:permalink", kwargs={"pk": self.pk})
+
+    def set_text(self, body: str) -> None:
+        """The Markdown source, its sanitised HTML and its fingerprint, together."""
+        self.body = body
+        self.body_html = render_comment(body)
+        self.body_hash = fingerprint(body)
 
     @property
     def reference(self) -> str:

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from forum.essays.models import Essay
 
 from . import rules, tree
-from .forms import CommentForm, GuestCommentForm
+from .forms import GuestCommentForm, PostCommentForm
 from .models import Comment
 
 MY_COMMENTS_SESSION_KEY = "forum_my_comments"
@@ -59,15 +59,15 @@ def remember_guest(response: HttpResponse, comment: Comment) -> None:
     )
 
 
-def comment_form(request: HttpRequest, actor: rules.Actor, data=None) -> CommentForm:
+def comment_form(request: HttpRequest, actor: rules.Actor, data=None) -> PostCommentForm:
     if actor.is_member:
-        return CommentForm(data)
+        return PostCommentForm(data)
     guest = confirmed_guest(request)
     initial = {key: guest.get(key, "") for key in ("name", "affiliation", "email", "website")}
     return GuestCommentForm(data, initial=initial)
 
 
-def thread_for(essay: Essay, actor: rules.Actor) -> tree.Thread:
+def thread_for(essay: Essay, actor: rules.Actor, guest_email: str = "") -> tree.Thread:
     """The whole visible discussion in one query, with each reader's permissions."""
     comments = list(Comment.objects.in_thread(essay))
     thread = tree.layout(comments, rules.is_shown_in_thread)
@@ -76,6 +76,7 @@ def thread_for(essay: Essay, actor: rules.Actor) -> tree.Thread:
         if not item.tombstone:
             item.can_reply = rules.can_reply_to(actor, item.comment, essay)
             item.can_reply_for_someone = item.can_reply and may_submit_proxy
+            item.can_flag = rules.can_flag(actor, item.comment, guest_email)
             item.can_edit = rules.can_edit(actor, item.comment)
             item.can_delete = rules.can_delete(actor, item.comment)
     return thread
@@ -83,7 +84,7 @@ def thread_for(essay: Essay, actor: rules.Actor) -> tree.Thread:
 
 def discussion_context(request: HttpRequest, essay: Essay) -> dict:
     actor = actor_for(request)
-    thread = thread_for(essay, actor)
+    thread = thread_for(essay, actor, confirmed_guest(request).get("email", ""))
     return {
         "thread": thread,
         "comment_count": sum(1 for item in thread if not item.tombstone),

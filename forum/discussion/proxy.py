@@ -23,6 +23,7 @@ from forum.audit.log import record
 from forum.audit.models import Action
 from forum.essays.models import Essay
 from forum.lib.markup import render_comment
+from forum.moderation import notify, screening
 
 from . import rules
 from .mail import queue_email
@@ -74,6 +75,7 @@ def submit_proxy_post(
         raise NotAllowed("Only members with a verified email can post on someone's behalf here.")
     if parent is not None and not rules.can_reply_to(actor, parent, essay):
         raise ClosedError("That comment can no longer be replied to.")
+    screening.check_ban(actor.user)
     if rules.is_posting_for_themselves(actor, person.email):
         raise NotAllowed(
             "That is your own verified address: post the comment as yourself instead of on your own behalf."
@@ -85,11 +87,10 @@ def submit_proxy_post(
         author=None,
         author_name=person.name,
         author_affiliation=person.affiliation,
-        body=body,
-        body_html=render_comment(body),
         status=Comment.Status.PENDING,
         submission_key=submission_key,
     )
+    comment.set_text(body)
     try:
         with transaction.atomic():
             save_new_comment(comment)
@@ -110,6 +111,8 @@ def submit_proxy_post(
         if existing is None:
             raise
         return PostResult(comment=existing, created=False)
+    screening.count("proxy")
+    notify.item_awaits(comment)
     return PostResult(comment=comment, created=True, reparented=reparented)
 
 

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from forum.essays.models import Essay
+from forum.lib.markup import render_comment
 
 from . import proxy, rules, services
 from .forms import CorrectionForm, ProxyCommentForm
@@ -42,7 +43,7 @@ def _submit(request: HttpRequest, essay: Essay, parent: Comment | None) -> HttpR
             request.session["forum_receipt"] = {"reparented": result.reparented}
             return redirect("discussion:receipt", pk=result.comment.pk)
     elif form.is_bound and form.is_valid():
-        context["preview"] = form.cleaned_data["body"] and services.render_comment(form.cleaned_data["body"])
+        context["preview"] = render_comment(form.cleaned_data["body"])
     return render(request, "discussion/proxy_form.html", context, status=400 if form.errors else 200)
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from django.conf import settings
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -63,9 +64,20 @@ class Actor:
 # --- Commenting -------------------------------------------------------------
 
 
+def comments_close_at(essay: Essay) -> datetime | None:
+    """When the policy closes this discussion by itself (None: it does not)."""
+    from forum.moderation.models import Policy
+
+    days = Policy.current().close_after_days
+    return essay.published_at + timedelta(days=days) if days else None
+
+
 def can_comment_on(actor: Actor, essay: Essay) -> bool:
-    """Anyone may comment on a published essay whose discussion is open."""
-    return essay.is_published and essay.comments_open
+    """Anyone may comment on a published essay whose discussion is open (by hand and by the policy)."""
+    if not (essay.is_published and essay.comments_open):
+        return False
+    closes = comments_close_at(essay)
+    return closes is None or timezone.now() < closes
 
 
 def can_reply_to(actor: Actor, comment: Comment, essay: Essay) -> bool:
@@ -182,3 +194,59 @@ def can_claim(email: str, provenance: Provenance) -> bool:
 def can_open_desk(actor: Actor) -> bool:
     """The moderators' desk: site moderators, and authors for their own essays."""
     return actor.is_moderator or (actor.is_member and Essay.objects.filter(author_id=actor.member_id).exists())
+
+
+# --- Moderation ---------------------------------------------------------------
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    SPAM = "spam", "Mark as spam"
+    REMOVE = "remove", "Remove"
+    RESTORE = "restore", "Restore"
+
+
+S = Comment.Status
+# Which states each moderator decision applies to, and the state it leads to.
+TRANSITIONS: dict[Decision, tuple[frozenset, Comment.Status]] = {
+    Decision.APPROVE: (frozenset({S.PENDING}), S.PUBLISHED),
+    Decision.REJECT: (frozenset({S.PENDING}), S.REJECTED),
+    Decision.SPAM: (frozenset({S.PENDING, S.AWAITING_CONFIRMATION, S.PUBLISHED}), S.SPAM),
+    Decision.REMOVE: (frozenset({S.PUBLISHED, S.PENDING}), S.REMOVED),
+    Decision.RESTORE: (frozenset({S.SPAM, S.REMOVED, S.REJECTED}), S.PUBLISHED),
+}
+# Decisions that must say why (the writer or submitter is shown the reason).
+NEEDS_REASON = frozenset({Decision.REJECT, Decision.REMOVE})
+
+
+def can_apply(actor: Actor, comment: Comment, decision: Decision) -> bool:
+    """A moderator of the essay, from a state the decision applies to, never on their own comment.
+
+    Proxy posts: approving (or restoring) one is four-eyes, as `can_decide`;
+    their submitter never moderates them otherwise.
+    """
+    sources, _ = TRANSITIONS[decision]
+    if comment.status not in sources or not can_moderate(actor, comment.essay) or wrote(actor, comment):
+        return False
+    if comment.proxy is not None:
+        if decision in (Decision.APPROVE, Decision.REJECT):
+            return can_decide(actor, comment)
+        return not is_self_approval(actor, comment)
+    return True
+
+
+def can_flag(actor: Actor, comment: Comment, guest_email: str = "") -> bool:
+    """Readers flag published comments: members, and guests who confirmed an email here; not their own."""
+    if not comment.is_published or wrote(actor, comment):
+        return False
+    return actor.is_member or bool(guest_email)
+
+
+def can_ban(actor: Actor) -> bool:
+    """Bans are site-wide: admins and moderators only, not essay authors."""
+    return actor.is_moderator
+
+
+def can_edit_policy(actor: Actor) -> bool:
+    return actor.is_moderator

@@ -18,29 +18,14 @@ from forum.audit.log import record
 from forum.audit.models import Action
 from forum.essays.models import Essay
 from forum.lib import ratelimit
-from forum.lib.markup import render_comment
+from forum.moderation import notify, screening
 
 from . import rules, tree
+from .errors import ClosedError, DiscussionError, LinkError, NotAllowed, Refused  # noqa: F401  (re-exported)
 from .mail import queue_email
 from .models import Comment, Revision
 
 GUEST_LINK_SALT = "forum.discussion.guest-confirmation"
-
-
-class DiscussionError(Exception):
-    """A refusal the user should read."""
-
-
-class ClosedError(DiscussionError):
-    pass
-
-
-class NotAllowed(DiscussionError):
-    pass
-
-
-class LinkError(DiscussionError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -96,15 +81,13 @@ def post_comment(
     if rules.member_needs_name(actor):
         raise NotAllowed("Please set the name you sign with in your profile before commenting.")
     parent, reparented = attach_point(parent)
-
-    if actor.is_member:
-        signature = Signature(name=actor.user.signature_name, affiliation=actor.user.affiliation)
-        status = Comment.Status.PUBLISHED
-    else:
-        assert guest is not None, "guests sign their comments"
-        signature = guest
-        trusted = bool(trusted_guest_email) and trusted_guest_email.lower() == guest.email.lower()
-        status = Comment.Status.PUBLISHED if trusted else Comment.Status.AWAITING_CONFIRMATION
+    signature = Signature(actor.user.signature_name, actor.user.affiliation) if actor.is_member else guest
+    assert signature is not None, "guests sign their comments"
+    held = screening.screen(screening.Candidate(essay.pk, body, user=actor.user, email=signature.email, ip=ip_address))
+    status = Comment.Status.PENDING if held else Comment.Status.PUBLISHED
+    trusted = bool(trusted_guest_email) and trusted_guest_email.lower() == signature.email.lower()
+    if not actor.is_member and not trusted:
+        status = Comment.Status.AWAITING_CONFIRMATION
 
     now = timezone.now()
     comment = Comment(
@@ -115,15 +98,15 @@ def post_comment(
         author_affiliation=signature.affiliation,
         author_website=signature.website,
         author_email=signature.email if not actor.is_member else "",
-        body=body,
-        body_html=render_comment(body),
         status=status,
         created_at=now,
         published_at=now if status == Comment.Status.PUBLISHED else None,
         submission_key=submission_key,
         confirmation_nonce=secrets.token_hex(16) if status == Comment.Status.AWAITING_CONFIRMATION else "",
         ip_address=ip_address,
+        held_reasons="; ".join(held),
     )
+    comment.set_text(body)
     try:
         with transaction.atomic():
             save_new_comment(comment)
@@ -138,9 +121,12 @@ def post_comment(
             raise
         return PostResult(comment=existing, created=False)
 
+    screening.count(status)
     mail_sent = False
     if status == Comment.Status.AWAITING_CONFIRMATION:
         mail_sent = send_guest_confirmation(comment, ip_address)
+    elif status == Comment.Status.PENDING:
+        notify.item_awaits(comment)
     return PostResult(comment=comment, created=True, mail_sent=mail_sent, reparented=reparented)
 
 
@@ -211,17 +197,25 @@ def read_guest_token(token: str) -> Comment:
 def confirm_guest_comment(token: str) -> Comment:
     """Publish a guest's comment from their emailed link; the link works once."""
     comment = read_guest_token(token)
+    held = bool(comment.held_reasons)
     with transaction.atomic():
         # Conditional update: of two clicks at the same moment, one wins.
         updated = Comment.objects.filter(
             pk=comment.pk, confirmation_nonce=comment.confirmation_nonce, status=Comment.Status.AWAITING_CONFIRMATION
-        ).update(status=Comment.Status.PUBLISHED, published_at=timezone.now(), confirmation_nonce="")
+        ).update(
+            status=Comment.Status.PENDING if held else Comment.Status.PUBLISHED,
+            published_at=None if held else timezone.now(),
+            confirmation_nonce="",
+        )
         if not updated:
             raise LinkError("This confirmation link has already been used.")
         label = f"{comment.author_name} (guest, through the emailed link)"
         record(Action.EMAIL_CONFIRMED, comment=comment, actor_label=label)
-        record(Action.PUBLISHED, comment=comment, actor_label=label)
+        if not held:
+            record(Action.PUBLISHED, comment=comment, actor_label=label)
     comment.refresh_from_db()
+    if held:
+        notify.item_awaits(comment)
     return comment
 
 
@@ -239,10 +233,9 @@ def edit_comment(actor: rules.Actor, comment: Comment, body: str) -> Comment:
 def replace_text(comment: Comment, body: str, kind: Revision.Kind) -> None:
     """Give a comment new text, keeping the old one in its history."""
     Revision.objects.create(comment=comment, body=comment.body, body_html=comment.body_html, replaced_by=kind)
-    comment.body = body
-    comment.body_html = render_comment(body)
+    comment.set_text(body)
     comment.edited_at = timezone.now()
-    comment.save(update_fields=["body", "body_html", "edited_at"])
+    comment.save(update_fields=["body", "body_html", "body_hash", "edited_at"])
 
 
 def _label(actor: rules.Actor, comment: Comment) -> str:

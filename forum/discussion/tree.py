@@ -53,6 +53,7 @@ class ThreadItem:
     # Filled in by the view from the rules module, per reader.
     can_reply: bool = False
     can_reply_for_someone: bool = False
+    can_flag: bool = False
     can_edit: bool = False
     can_delete: bool = False
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("comments/<int:pk>/resend/", views.resend, name="resend"),
     path("comments/<int:pk>/edit/", views.edit, name="edit"),
     path("comments/<int:pk>/delete/", views.delete, name="delete"),
+    path("comments/<int:pk>/flag/", views.flag, name="flag"),
     path("comments/confirm/<str:token>/", views.confirm, name="confirm"),
     path("essays/<slug:slug>/on-behalf/", proxy_views.submit, name="proxy"),
     path("comments/<int:pk>/on-behalf/", proxy_views.submit_reply, name="proxy_reply"),

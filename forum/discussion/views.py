@@ -6,9 +6,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from forum.essays.models import Essay
 from forum.lib.markup import render_comment
+from forum.moderation import screening
+from forum.moderation import services as moderation
 
 from . import rules, services
-from .forms import EditCommentForm, GuestCommentForm
+from .forms import EditCommentForm, FlagForm, GuestCommentForm
 from .models import Comment
 from .page import actor_for, comment_form, confirmed_guest, remember_comment, remember_guest
 
@@ -47,6 +49,8 @@ def _compose(request: HttpRequest, essay: Essay, parent: Comment | None) -> Http
     if request.method != "POST" or not form.is_valid() or "preview" in request.POST:
         if form.is_bound and form.is_valid():
             context["preview"] = render_comment(form.cleaned_data["body"])
+        elif form.is_bound and "preview" not in request.POST:
+            screening.count_form_errors(form)
         return render(request, "discussion/compose.html", context, status=400 if form.errors else 200)
     data = form.cleaned_data
     try:
@@ -63,6 +67,8 @@ def _compose(request: HttpRequest, essay: Essay, parent: Comment | None) -> Http
             ip_address=request.META.get("REMOTE_ADDR"),
         )
     except services.DiscussionError as error:
+        if not isinstance(error, services.Refused):
+            screening.count("invalid")
         form.add_error(None, str(error))
         return render(request, "discussion/compose.html", context, status=400)
     if result.created:
@@ -151,6 +157,34 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     services.delete_comment(actor, comment)
     messages.success(request, "Your comment is deleted.")
     return redirect(comment.essay.get_absolute_url() + "#comments")
+
+
+@require_http_methods(["GET", "POST"])
+def flag(request: HttpRequest, pk: int) -> HttpResponse:
+    comment = _comment_on_published_essay(pk)
+    actor = actor_for(request)
+    guest_email = confirmed_guest(request).get("email", "")
+    if not rules.can_flag(actor, comment, guest_email):
+        return render(request, "discussion/flag.html", {"comment": comment, "essay": comment.essay}, status=403)
+    form = FlagForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            moderation.flag(
+                actor,
+                comment,
+                form.cleaned_data["reason"],
+                form.cleaned_data["note"],
+                guest_email,
+                ip=request.META.get("REMOTE_ADDR", ""),
+            )
+        except services.DiscussionError as error:
+            form.add_error(None, str(error))
+        else:
+            # The same words whether or not this reader had flagged it before.
+            messages.success(request, "Thank you: a moderator will look at this comment.")
+            return redirect(comment.get_thread_url())
+    context = {"comment": comment, "essay": comment.essay, "form": form}
+    return render(request, "discussion/flag.html", context, status=400 if form.errors else 200)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -1,20 +1,48 @@
-"""The moderators' desk: the queue of proxy posts and corrections, and decisions on them."""
+"""The moderators' desk: the queue, one comment in context, decisions, bans and the policy."""
+
+from datetime import timedelta
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from forum.discussion import proxy, rules, services
+from forum.discussion import proxy, rules
+from forum.discussion.errors import DiscussionError
 from forum.discussion.forms import ReasonForm
 from forum.discussion.models import Comment, Correction
 from forum.discussion.page import actor_for
+from forum.discussion.rules import Decision
+from forum.essays.models import Essay
+
+from . import services
+from .forms import BanForm, DecisionForm, PolicyForm
+from .models import Ban, DailyCount, Policy
 
 PAGE_SIZE = 50
+
+# The queue's tabs: what each kind of waiting item is.
+KINDS = {
+    "waiting": Q(status=Comment.Status.PENDING),
+    "held": Q(status=Comment.Status.PENDING, provenance__isnull=True, flag_count=0),
+    "proxy": Q(status=Comment.Status.PENDING, provenance__isnull=False),
+    "flagged": Q(status=Comment.Status.PENDING, flag_count__gt=0),
+    "spam": Q(status=Comment.Status.SPAM),
+}
+KIND_LABELS = {
+    "waiting": "All waiting",
+    "held": "Held",
+    "proxy": "On someone’s behalf",
+    "flagged": "Flagged",
+    "spam": "Spam",
+}
 
 
 def _desk_actor(request: HttpRequest) -> rules.Actor:
@@ -37,44 +65,137 @@ def _scope(actor: rules.Actor, essay_field: str = "essay") -> Q:
     return Q() if actor.is_moderator else Q(**{f"{essay_field}__author_id": actor.member_id})
 
 
+def pending_count(actor: rules.Actor) -> int:
+    return Comment.objects.filter(_scope(actor), status=Comment.Status.PENDING).count()
+
+
 @login_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     actor = _desk_actor(request)
-    pending = (
-        Comment.objects.filter(_scope(actor), status=Comment.Status.PENDING, provenance__isnull=False)
-        .select_related("essay", "provenance__submitter")
-        .order_by("-created_at", "-pk")
-    )
+    kind = request.GET.get("kind") if request.GET.get("kind") in KINDS else "waiting"
+    essays = Essay.objects.all() if actor.is_moderator else Essay.objects.filter(author_id=actor.member_id)
+    essays = essays.only("pk", "title").order_by("-published_at")
+    essay_id = request.GET.get("essay", "")
+    items = Comment.objects.filter(_scope(actor), KINDS[kind])
+    if essay_id.isdigit():
+        items = items.filter(essay_id=int(essay_id))
+    items = items.select_related("essay", "provenance__submitter").order_by("-created_at", "-pk")
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    tabs = Comment.objects.filter(_scope(actor)).aggregate(**{name: Count("pk", filter=q) for name, q in KINDS.items()})
     corrections = (
         Correction.objects.filter(_scope(actor, "comment__essay"), status=Correction.Status.PENDING)
         .select_related("comment__essay")
         .order_by("-proposed_at")
     )
-    page = Paginator(pending, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "moderation/queue.html", {"page": page, "corrections": corrections})
+    context = {
+        "page": page,
+        "kind": kind,
+        "kinds": [(name, KIND_LABELS[name], tabs[name]) for name in KINDS],
+        "essays": essays,
+        "essay_id": essay_id,
+        "corrections": corrections,
+        "decisions": Decision.choices,
+        "health": _health(),
+        "policy": Policy.current(),
+        "query": request.GET.urlencode(),
+        "can_ban": rules.can_ban(actor),
+    }
+    return render(request, "moderation/queue.html", context)
+
+
+def _health() -> dict:
+    """What happened to submitted comments in the last week, for the desk."""
+    since = timezone.localdate() - timedelta(days=6)
+    counts: dict[str, int] = {}
+    for key, total in DailyCount.objects.filter(day__gte=since).values_list("key", "count"):
+        counts[key] = counts.get(key, 0) + total
+    return dict(sorted(counts.items()))
+
+
+@login_required
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    actor = _desk_actor(request)
+    form = DecisionForm(request.POST)
+    back = reverse("moderation:queue") + (f"?{request.POST['query']}" if request.POST.get("query") else "")
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(back)
+    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+    if not ids:
+        messages.error(request, "Tick the comments to act on first.")
+        return redirect(back)
+    comments = list(Comment.objects.filter(pk__in=ids).select_related("essay", "provenance__submitter"))
+    result = services.decide_many(actor, comments, form.cleaned_data["decision"], form.cleaned_data["reason"])
+    decision = Decision(form.cleaned_data["decision"])
+    if result.done:
+        messages.success(request, f"{decision.label}: {', '.join(c.reference for c in result.done)}.")
+    for comment, why in result.skipped:
+        messages.error(request, f"{comment.reference} skipped: {why}")
+    return redirect(back)
 
 
 @login_required
 @require_GET
 def item(request: HttpRequest, pk: int) -> HttpResponse:
     comment, actor = _moderated_comment(request, pk)
-    return _item_page(request, comment, actor, ReasonForm())
+    return _item_page(request, comment, actor)
 
 
-def _item_page(request, comment: Comment, actor: rules.Actor, reject_form, status: int = 200) -> HttpResponse:
+def _history(comment: Comment) -> list[Comment]:
+    """The writer's other comments, newest first, with how they were decided."""
+    same = Q(pk__in=[])
+    if comment.author_id:
+        same |= Q(author_id=comment.author_id)
+    email = comment.author_email or getattr(comment.proxy, "person_email", "")
+    if email:
+        same |= Q(author_email__iexact=email) | Q(provenance__person_email__iexact=email)
+    return list(
+        Comment.objects.filter(same).exclude(pk=comment.pk).select_related("essay").order_by("-created_at")[:20]
+    )
+
+
+def _item_page(request, comment: Comment, actor: rules.Actor, **forms) -> HttpResponse:
+    decisions = [(d, d.label) for d in Decision if rules.can_apply(actor, comment, d)]
     context = {
         "comment": comment,
         "essay": comment.essay,
         "provenance": comment.proxy,
+        "decisions": decisions,
         "can_decide": rules.can_decide(actor, comment),
         "is_own_submission": rules.is_self_approval(actor, comment),
-        "reject_form": reject_form,
+        "reject_form": forms.get("reject_form") or ReasonForm(),
+        "decision_form": forms.get("decision_form") or DecisionForm(),
+        "ban_form": forms.get("ban_form") or BanForm(),
+        "can_ban": rules.can_ban(actor) and not rules.wrote(actor, comment),
+        "parent": comment.parent,
+        "replies": comment.replies.order_by("path")[:20],
+        "history": _history(comment),
+        "flags": comment.flags.all(),
         "corrections": comment.corrections.select_related("decided_by"),
         "revisions": comment.revisions.all(),
         "audit": comment.audit_entries.select_related("actor"),
     }
+    status = 400 if any(form.errors for form in forms.values()) else 200
     return render(request, "moderation/item.html", context, status=status)
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    comment, actor = _moderated_comment(request, pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return _item_page(request, comment, actor, decision_form=form)
+    decision = Decision(form.cleaned_data["decision"])
+    try:
+        services.decide(actor, comment, decision, form.cleaned_data["reason"])
+    except DiscussionError as error:
+        messages.error(request, str(error))
+        return redirect("moderation:item", pk=comment.pk)
+    messages.success(request, f"{comment.reference}: {decision.label.lower()} done.")
+    return redirect(request.POST.get("next") or reverse("moderation:queue"))
 
 
 @login_required
@@ -82,8 +203,8 @@ def _item_page(request, comment: Comment, actor: rules.Actor, reject_form, statu
 def approve(request: HttpRequest, pk: int) -> HttpResponse:
     comment, actor = _moderated_comment(request, pk)
     try:
-        proxy.approve(actor, comment, note=request.POST.get("note", "")[:2000])
-    except services.DiscussionError as error:
+        services.decide(actor, comment, Decision.APPROVE, request.POST.get("note", "")[:2000])
+    except DiscussionError as error:
         messages.error(request, str(error))
         return redirect("moderation:item", pk=comment.pk)
     messages.success(request, f"{comment.reference} is approved and published.")
@@ -96,13 +217,13 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
     comment, actor = _moderated_comment(request, pk)
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        return _item_page(request, comment, actor, form, status=400)
+        return _item_page(request, comment, actor, reject_form=form)
     try:
-        proxy.reject(actor, comment, form.cleaned_data["reason"])
-    except services.DiscussionError as error:
+        services.decide(actor, comment, Decision.REJECT, form.cleaned_data["reason"])
+    except DiscussionError as error:
         messages.error(request, str(error))
         return redirect("moderation:item", pk=comment.pk)
-    messages.success(request, f"{comment.reference} is rejected; its submitter will see your reason.")
+    messages.success(request, f"{comment.reference} is rejected; its writer or submitter will see your reason.")
     return redirect("moderation:queue")
 
 
@@ -113,7 +234,7 @@ def _decide_correction(request: HttpRequest, pk: int, accept: bool) -> HttpRespo
         raise PermissionDenied("You do not moderate this essay's discussion.")
     try:
         proxy.decide_correction(actor, correction, accept, reason=request.POST.get("reason", "")[:2000])
-    except services.DiscussionError as error:
+    except DiscussionError as error:
         messages.error(request, str(error))
     else:
         verdict = "accepted: the comment now shows the corrected text" if accept else "rejected"
@@ -131,3 +252,95 @@ def accept_correction(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def reject_correction(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide_correction(request, pk, accept=False)
+
+
+# --- Bans --------------------------------------------------------------------
+
+
+def _ban_actor(request: HttpRequest) -> rules.Actor:
+    actor = _desk_actor(request)
+    if not rules.can_ban(actor):
+        raise PermissionDenied("Only moderators can ban.")
+    return actor
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def bans(request: HttpRequest) -> HttpResponse:
+    actor = _ban_actor(request)
+    form = BanForm(request.POST or None, with_target=True)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        member = get_user_model().objects.filter(email__iexact=data["target"]).first()
+        try:
+            services.ban(
+                actor, reason=data["reason"], until=data["until"], user=member, email="" if member else data["target"]
+            )
+        except DiscussionError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{data['target']} is banned.")
+            return redirect("moderation:bans")
+    listing = Ban.objects.select_related("user", "created_by", "lifted_by")[:200]
+    return render(request, "moderation/bans.html", {"form": form, "bans": listing}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def ban_writer(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ban the writer of this comment: the member, or the guest's email."""
+    _ban_actor(request)
+    comment, actor = _moderated_comment(request, pk)
+    form = BanForm(request.POST)
+    if not form.is_valid():
+        return _item_page(request, comment, actor, ban_form=form)
+    email = comment.author_email if comment.author_id is None else ""
+    if comment.author_id is None and not email:
+        messages.error(request, "This comment has no writer to ban: ban the submitter from the bans page instead.")
+        return redirect("moderation:item", pk=comment.pk)
+    try:
+        services.ban(
+            actor,
+            reason=form.cleaned_data["reason"],
+            until=form.cleaned_data["until"],
+            user=comment.author,
+            email=email,
+        )
+    except DiscussionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{comment.author_name} is banned; their waiting comments went to spam.")
+    return redirect("moderation:item", pk=comment.pk)
+
+
+@login_required
+@require_POST
+def lift_ban(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = _ban_actor(request)
+    try:
+        services.lift_ban(actor, get_object_or_404(Ban, pk=pk))
+    except DiscussionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "The ban is lifted.")
+    return redirect("moderation:bans")
+
+
+# --- Policy ------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy(request: HttpRequest) -> HttpResponse:
+    actor = _desk_actor(request)
+    may_edit = rules.can_edit_policy(actor)
+    if request.method == "POST" and not may_edit:
+        raise PermissionDenied("Only moderators can change the policy.")
+    form = PolicyForm(request.POST or None, instance=Policy.objects.get_or_create(pk=1)[0])
+    if request.method == "POST" and form.is_valid():
+        services.save_policy(actor, form.save(commit=False))
+        messages.success(request, "The policy is saved; it applies to comments from now on.")
+        return redirect("moderation:policy")
+    return render(
+        request, "moderation/policy.html", {"form": form, "may_edit": may_edit}, status=400 if form.errors else 200
+    )

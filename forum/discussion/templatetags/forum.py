@@ -7,5 +7,6 @@ register = template.Library()
 def fields_named(form, names: str) -> list:
     """The bound fields named in a space-separated list, in that order; all visible ones if none are named."""
     if not names:
-        return form.visible_fields()
+        shown = getattr(form, "display_fields", None)
+        return [form[name] for name in shown] if shown else form.visible_fields()
     return [form[name] for name in names.split() if name in form.fields]

@@ -13,7 +13,6 @@ from forum.audit.models import Action
 from forum.discussion.models import Comment, Provenance
 from forum.discussion.services import save_new_comment
 from forum.essays.models import Essay
-from forum.lib.markup import render_comment
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "soft_alliances.json"
 IMPORTED = "imported from the original blog"
@@ -67,20 +66,18 @@ class Command(BaseCommand):
         existing = Comment.objects.filter(essay=essay, created_at=created_at, author_name=name).first()
         if existing is not None:
             return existing, False
-        comment = save_new_comment(
-            Comment(
-                essay=essay,
-                parent=by_key[item["parent"]] if item["parent"] else None,
-                author=member,
-                author_name=name,
-                author_affiliation=member.affiliation if member else item.get("author_affiliation", ""),
-                body=item["body"],
-                body_html=render_comment(item["body"]),
-                status=Comment.Status.PUBLISHED,
-                created_at=created_at,
-                published_at=created_at,
-            )
+        comment = Comment(
+            essay=essay,
+            parent=by_key[item["parent"]] if item["parent"] else None,
+            author=member,
+            author_name=name,
+            author_affiliation=member.affiliation if member else item.get("author_affiliation", ""),
+            status=Comment.Status.PUBLISHED,
+            created_at=created_at,
+            published_at=created_at,
         )
+        comment.set_text(item["body"])
+        save_new_comment(comment)
         if "proxy" in item:
             self._provenance(comment, item["proxy"], created_at)
         else:

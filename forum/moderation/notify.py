@@ -1,0 +1,52 @@
+"""Telling moderators that something awaits them."""
+
+from django.conf import settings
+from django.urls import reverse
+
+from forum.discussion.mail import queue_email
+
+
+def item_awaits(comment) -> None:
+    """Mail each moderator of the essay about a comment now in the queue."""
+    from forum.discussion.proxy import moderators_of
+
+    link = settings.SITE_URL + reverse("moderation:item", kwargs={"pk": comment.pk})
+    for moderator in moderators_of(comment.essay):
+        if moderator.moderation_mail != moderator.ModerationMail.IMMEDIATELY:
+            continue  # they chose the daily digest, or no mail
+        if moderator.pk in (comment.author_id, getattr(comment.proxy, "submitter_id", None)):
+            continue  # nobody is asked to moderate their own comment
+        queue_email(
+            "moderation_item",
+            moderator.email,
+            {"comment": comment, "essay_title": comment.essay.title, "link": link, "why": comment.held_reasons},
+        )
+
+
+def send_digests() -> int:
+    """One mail to each moderator who chose the daily digest and has something waiting."""
+    from django.contrib.auth import get_user_model
+
+    from forum.discussion import rules
+    from forum.discussion.models import Comment
+    from forum.essays.models import Essay
+
+    User = get_user_model()
+    sent = 0
+    for moderator in User.objects.filter(is_active=True, moderation_mail=User.ModerationMail.DAILY).exclude(email=""):
+        actor = rules.Actor(user=moderator)
+        if not rules.can_open_desk(actor):
+            continue
+        waiting = Comment.objects.filter(status=Comment.Status.PENDING).select_related("essay").order_by("-created_at")
+        if not actor.is_moderator:
+            waiting = waiting.filter(essay__in=Essay.objects.filter(author=moderator))
+        items = list(waiting[:50])
+        if not items:
+            continue
+        queue_email(
+            "moderation_digest",
+            moderator.email,
+            {"items": items, "total": waiting.count(), "link": settings.SITE_URL + reverse("moderation:queue")},
+        )
+        sent += 1
+    return sent
