@@ -27,6 +27,9 @@ class DecisionForm(DescribedForm):
         help_text="Needed to reject or remove; the writer or submitter sees it.",
     )
 
+    def clean_decision(self) -> Decision:
+        return Decision(self.cleaned_data["decision"])
+
     def clean(self) -> dict:
         data = super().clean()
         if data.get("decision") in NEEDS_REASON and not (data.get("reason") or "").strip():

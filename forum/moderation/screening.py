@@ -36,6 +36,26 @@ class Candidate:
     ip: str | None = None
 
 
+# What the desk calls each counted outcome.
+OUTCOME_LABELS = {
+    "published": "published at once",
+    "pending": "held for a moderator",
+    "awaiting": "waiting for the guest's email confirmation",
+    "proxy": "posted on someone's behalf",
+    "invalid": "sent back with a mistake to correct",
+    "flagged": "flags from readers",
+    "refused:honeypot": "refused: the hidden field was filled in",
+    "refused:too_fast": "refused: sent faster than a person writes",
+    "refused:rate_limit": "refused: too many comments in a short time",
+    "refused:flag_rate_limit": "refused: too many flags in an hour",
+    "refused:duplicate": "refused: the same text again",
+    "refused:banned": "refused: the writer is banned",
+    "refused:blocked_word": "refused: a listed word",
+    "refused:blocked_domain": "refused: a listed email domain",
+    "refused:blocked_network": "refused: a listed network",
+}
+
+
 def count(key: str) -> None:
     """Count an outcome for the moderators' desk (refusals, holds, publications)."""
     DailyCount.bump(key)

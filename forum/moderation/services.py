@@ -30,6 +30,7 @@ AUDIT_ACTION = {
 
 def decide(actor: rules.Actor, comment: Comment, decision: Decision, reason: str = "") -> Comment:
     """Apply one moderator decision. Proxy approvals and rejections go through the proxy rules."""
+    decision = Decision(decision)
     reason = reason.strip()
     if decision in rules.NEEDS_REASON and not reason:
         raise DiscussionError(f"Please give a reason to {decision.label.lower()} {comment.reference}.")
@@ -145,7 +146,7 @@ def ban(actor: rules.Actor, *, reason: str, user=None, email: str = "", until: d
         if new.email:
             target |= Q(author_email__iexact=new.email)
         waiting = Comment.objects.filter(target, status__in=Comment.WAITING, provenance__isnull=True)
-        for comment in waiting.select_for_update():
+        for comment in waiting.select_for_update(of=("self",)):
             Comment.objects.filter(pk=comment.pk).update(status=Comment.Status.SPAM)
             record(Action.MARKED_SPAM, comment=comment, actor=actor.user, note="its writer was banned")
         until_note = f"until {until:%Y-%m-%d %H:%M}" if until else "for good"

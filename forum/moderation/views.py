@@ -25,6 +25,7 @@ from forum.essays.models import Essay
 from . import services
 from .forms import BanForm, DecisionForm, PolicyForm
 from .models import Ban, DailyCount, Policy
+from .screening import OUTCOME_LABELS
 
 PAGE_SIZE = 50
 
@@ -109,7 +110,8 @@ def _health() -> dict:
     since = timezone.localdate() - timedelta(days=6)
     counts: dict[str, int] = {}
     for key, total in DailyCount.objects.filter(day__gte=since).values_list("key", "count"):
-        counts[key] = counts.get(key, 0) + total
+        label = OUTCOME_LABELS.get(key, key)
+        counts[label] = counts.get(label, 0) + total
     return dict(sorted(counts.items()))
 
 
