@@ -240,7 +240,10 @@ def can_flag(actor: Actor, comment: Comment, guest_email: str = "") -> bool:
     """Readers flag published comments: members, and guests who confirmed an email here; not their own."""
     if not comment.is_published or wrote(actor, comment):
         return False
-    return actor.is_member or bool(guest_email)
+    if actor.is_member:
+        return True
+    # A returning guest is known by the confirmed email in their cookie, not only by this session.
+    return bool(guest_email) and guest_email.strip().lower() != comment.author_email.strip().lower()
 
 
 def can_ban(actor: Actor) -> bool:

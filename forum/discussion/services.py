@@ -191,6 +191,8 @@ def read_guest_token(token: str) -> Comment:
         raise LinkError("The comment this link was for no longer exists.")
     if not comment.confirmation_nonce or comment.confirmation_nonce != data.get("n"):
         raise LinkError("This confirmation link has already been used.")
+    if comment.status != Comment.Status.AWAITING_CONFIRMATION:
+        raise LinkError("This comment can no longer be published from this link.")
     return comment
 
 

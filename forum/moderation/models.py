@@ -111,7 +111,7 @@ class BanQuerySet(models.QuerySet):
         if user is not None:
             match |= Q(user=user) | Q(email__iexact=user.email)
         if email:
-            match |= Q(email__iexact=email.strip())
+            match |= Q(email__iexact=email.strip()) | Q(user__email__iexact=email.strip())
         return self.filter(match)
 
 

@@ -37,7 +37,13 @@ def send_digests() -> int:
         actor = rules.Actor(user=moderator)
         if not rules.can_open_desk(actor):
             continue
-        waiting = Comment.objects.filter(status=Comment.Status.PENDING).select_related("essay").order_by("-created_at")
+        waiting = (
+            Comment.objects.filter(status=Comment.Status.PENDING)
+            .exclude(author=moderator)
+            .exclude(provenance__submitter=moderator)
+            .select_related("essay")
+            .order_by("-created_at")
+        )
         if not actor.is_moderator:
             waiting = waiting.filter(essay__in=Essay.objects.filter(author=moderator))
         items = list(waiting[:50])

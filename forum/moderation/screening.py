@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -75,7 +75,9 @@ def refuse(key: str, message: str) -> Refused:
 
 
 def check_ban(user=None, email: str = "") -> None:
-    ban = Ban.objects.active().for_identity(user=user, email=email).order_by("until").first()
+    # The ban that ends last (for good first): that is when they may comment again.
+    bans = Ban.objects.active().for_identity(user=user, email=email)
+    ban = bans.order_by(F("until").desc(nulls_first=True)).first()
     if ban is None:
         return
     until = f" until {date_format(timezone.localtime(ban.until), 'j F Y')}" if ban.until else ""

@@ -47,6 +47,7 @@ def decide(actor: rules.Actor, comment: Comment, decision: Decision, reason: str
     changes = {"status": target}
     if target == Comment.Status.PUBLISHED:
         changes["published_at"] = comment.published_at or now
+        changes["flag_count"] = 0  # a moderator has looked: hiding it again takes as many new readers
     with transaction.atomic():
         # Conditional: two moderators acting at once make one decision.
         if not Comment.objects.filter(pk=comment.pk, status__in=sources).update(**changes):
@@ -134,7 +135,8 @@ def ban(actor: rules.Actor, *, reason: str, user=None, email: str = "", until: d
         raise DiscussionError("Please give a reason for the ban.")
     if user is None and not email.strip():
         raise DiscussionError("Say whom to ban: a member or an email address.")
-    if user is not None and user.pk == actor.member_id:
+    own_addresses = {actor.user.email.lower(), *actor.verified_emails} if actor.is_member else set()
+    if (user is not None and user.pk == actor.member_id) or email.strip().lower() in own_addresses:
         raise NotAllowed("You cannot ban yourself.")
     with transaction.atomic():
         new = Ban.objects.create(
@@ -142,10 +144,10 @@ def ban(actor: rules.Actor, *, reason: str, user=None, email: str = "", until: d
         )
         target = Q(pk__in=[])
         if user is not None:
-            target |= Q(author=user)
+            target |= Q(author=user) | Q(provenance__submitter=user)
         if new.email:
             target |= Q(author_email__iexact=new.email)
-        waiting = Comment.objects.filter(target, status__in=Comment.WAITING, provenance__isnull=True)
+        waiting = Comment.objects.filter(target, status__in=Comment.WAITING)
         for comment in waiting.select_for_update(of=("self",)):
             Comment.objects.filter(pk=comment.pk).update(status=Comment.Status.SPAM)
             record(Action.MARKED_SPAM, comment=comment, actor=actor.user, note="its writer was banned")
