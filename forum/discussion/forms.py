@@ -95,8 +95,8 @@ class PostCommentForm(CommentForm):
         try:
             shown = signing.loads(data.get("shown_at") or "", salt=FORM_SHOWN_SALT)
         except signing.BadSignature:
-            shown = 0
-        if time.time() - shown < settings.FORUM_MIN_SECONDS_TO_POST:
+            shown = None  # missing or forged: this form was not shown by us
+        if not isinstance(shown, int) or time.time() - shown < settings.FORUM_MIN_SECONDS_TO_POST:
             # The form comes back with a fresh time, so sending it again works.
             self.data = self.data.copy()
             self.data[self.add_prefix("shown_at")] = shown_now()

@@ -19,6 +19,7 @@ from forum.audit.models import Action
 from forum.essays.models import Essay
 from forum.lib import ratelimit
 from forum.moderation import notify, screening
+from forum.moderation.models import Policy
 
 from . import rules, tree
 from .errors import ClosedError, DiscussionError, LinkError, NotAllowed, Refused  # noqa: F401  (re-exported)
@@ -83,7 +84,9 @@ def post_comment(
     parent, reparented = attach_point(parent)
     signature = Signature(actor.user.signature_name, actor.user.affiliation) if actor.is_member else guest
     assert signature is not None, "guests sign their comments"
-    held = screening.screen(screening.Candidate(essay.pk, body, user=actor.user, email=signature.email, ip=ip_address))
+    moderates = rules.can_moderate(actor, essay)
+    candidate = screening.Candidate(essay.pk, body, actor.user, signature.email, ip_address, moderates=moderates)
+    held = screening.screen(candidate)
     status = Comment.Status.PENDING if held else Comment.Status.PUBLISHED
     trusted = bool(trusted_guest_email) and trusted_guest_email.lower() == signature.email.lower()
     if not actor.is_member and not trusted:
@@ -226,9 +229,20 @@ def edit_comment(actor: rules.Actor, comment: Comment, body: str) -> Comment:
         raise NotAllowed("This comment can no longer be edited: the editing window has closed.")
     if body == comment.body:
         return comment
+    # An edit passes the same policy as a new comment (refused words refuse it here).
+    moderates = rules.can_moderate(actor, comment.essay)
+    candidate = screening.Candidate(comment.essay_id, body, actor.user, comment.author_email, moderates=moderates)
+    held = screening.policy_holds(candidate, Policy.current())
     with transaction.atomic():
         replace_text(comment, body, Revision.Kind.EDIT)
         record(Action.EDITED, comment=comment, actor=actor.user, actor_label=_label(actor, comment))
+        if held and comment.status == Comment.Status.PUBLISHED:
+            comment.status = Comment.Status.PENDING
+            comment.held_reasons = "; ".join(held) + " (after an edit)"
+            comment.save(update_fields=["status", "held_reasons"])
+            record(Action.HELD, comment=comment, actor_label="the policy", note=comment.held_reasons)
+    if comment.status == Comment.Status.PENDING:
+        notify.item_awaits(comment)
     return comment
 
 

@@ -122,8 +122,16 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":
         return render(request, "discussion/confirm.html", {"comment": comment, "essay": comment.essay})
     remember_comment(request, comment)
-    messages.success(request, f"Thank you: your comment {comment.reference} is published.")
-    response = redirect(comment.get_thread_url())
+    if comment.is_published:
+        messages.success(request, f"Thank you: your comment {comment.reference} is published.")
+        response = redirect(comment.get_thread_url())
+    else:
+        messages.success(
+            request,
+            f"Thank you: your email is confirmed. Comment {comment.reference} now waits for a moderator; "
+            "it appears in the discussion once approved.",
+        )
+        response = redirect("discussion:receipt", pk=comment.pk)
     remember_guest(response, comment)
     return response
 
@@ -194,7 +202,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     carried = [
         (name, value)
         for name, value in request.POST.items()
-        if name in ("name", "affiliation", "email", "website", "submission_key")
+        if name in ("name", "affiliation", "email", "website", "submission_key", "shown_at")
     ]
     context = {"body": request.POST.get("body", ""), "carried": carried, "action": request.path}
     return render(request, "discussion/csrf_failure.html", context, status=403)
