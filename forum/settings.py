@@ -247,3 +247,7 @@ FORUM_POSTS_PER_WINDOW = env.int("FORUM_POSTS_PER_WINDOW", default=10)  # per IP
 FORUM_POST_WINDOW = env.int("FORUM_POST_WINDOW", default=600)  # ...in this many seconds
 FORUM_FLAGS_PER_HOUR = env.int("FORUM_FLAGS_PER_HOUR", default=20)
 FORUM_MIN_SECONDS_TO_POST = env.int("FORUM_MIN_SECONDS_TO_POST", default=3)  # a form sent faster is a bot's
+# Email-in: readers can send comments to comments+<essay-slug>@FORUM_MAIL_DOMAIN
+# (the mail server pipes them to `manage.py receive_email`).
+FORUM_MAIL_DOMAIN = env.str("FORUM_MAIL_DOMAIN", default="comments.localhost")
+FORUM_MAX_EMAIL_BYTES = env.int("FORUM_MAX_EMAIL_BYTES", default=1_000_000)

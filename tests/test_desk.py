@@ -277,3 +277,15 @@ def test_the_queue_costs_the_same_with_20_and_2000_items(client, essay, moderato
     assert Comment.objects.filter(status=Comment.Status.PENDING).count() == 2000
     assert small == large
     assert "Page 1 of 40" in client.get(reverse("moderation:queue")).text
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_lifting_a_ban(role, desk, moderator):
+    from forum.moderation.models import Ban
+
+    ban = Ban.objects.create(email="spam@example.net", reason="Spam.", created_by=moderator)
+    client = client_as(role, desk)
+    response = client.post(reverse("moderation:lift_ban", kwargs={"pk": ban.pk}))
+    assert outcome(response) == expect(role, moderators=302, author=403)
+    ban.refresh_from_db()
+    assert (ban.lifted_at is not None) == (role in ("moderator", "admin"))

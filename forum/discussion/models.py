@@ -29,7 +29,7 @@ class CommentQuerySet(models.QuerySet):
         return (
             self.filter(essay=essay)
             .exclude(status__in=Comment.WAITING)
-            .select_related("provenance__submitter")
+            .select_related("provenance__submitter", "received_mail")
             .order_by("path")
         )
 
@@ -244,3 +244,22 @@ class Correction(models.Model):
     @property
     def html(self):
         return stored_html(self.body_html)
+
+
+class ReceivedMail(models.Model):
+    """A comment that arrived by email (manage.py receive_email), as it arrived."""
+
+    comment = models.OneToOneField(Comment, on_delete=models.CASCADE, primary_key=True, related_name="received_mail")
+    # The Message-ID: the same message delivered twice makes one comment.
+    message_id = models.CharField(max_length=300, unique=True)
+    sender = models.EmailField()
+    subject = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    # For moderators: the text before quotes and signatures were cut, and what was left out.
+    original = models.TextField(blank=True)
+    attachments = models.TextField(blank=True, help_text="Attachments that were ignored, one per line.")
+    # The sender follows the emailed link to say the message was theirs (From can be forged).
+    sender_confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.comment.reference} from {self.sender}"

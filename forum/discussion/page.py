@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 
 from forum.essays.models import Essay
 
-from . import rules, tree
+from . import mailin, rules, tree
 from .forms import GuestCommentForm, PostCommentForm
 from .models import Comment
 
@@ -92,4 +92,5 @@ def discussion_context(request: HttpRequest, essay: Essay) -> dict:
         "can_submit_proxy": actor.is_member and rules.can_submit_proxy(actor, essay),
         "needs_name": rules.member_needs_name(actor),
         "form": comment_form(request, actor),
+        "comment_address": mailin.comment_address(essay),
     }

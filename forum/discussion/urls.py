@@ -17,4 +17,5 @@ urlpatterns = [
     path("essays/<slug:slug>/on-behalf/", proxy_views.submit, name="proxy"),
     path("comments/<int:pk>/on-behalf/", proxy_views.submit_reply, name="proxy_reply"),
     path("attributed/<str:token>/", proxy_views.attributed, name="attributed"),
+    path("comments/by-email/<str:token>/", views.mail_sender, name="mail_sender"),
 ]

@@ -9,7 +9,7 @@ from forum.lib.markup import render_comment
 from forum.moderation import screening
 from forum.moderation import services as moderation
 
-from . import rules, services
+from . import mailin, rules, services
 from .forms import EditCommentForm, FlagForm, GuestCommentForm
 from .models import Comment
 from .page import actor_for, comment_form, confirmed_guest, remember_comment, remember_guest
@@ -195,6 +195,19 @@ def flag(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(comment.get_thread_url())
     context = {"comment": comment, "essay": comment.essay, "form": form}
     return render(request, "discussion/flag.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def mail_sender(request: HttpRequest, token: str) -> HttpResponse:
+    """The sender of an emailed comment says it was theirs (GET shows, POST confirms)."""
+    try:
+        received = mailin.read_sender_token(token) if request.method == "GET" else mailin.confirm_sender(token)
+    except services.LinkError as error:
+        return render(request, "discussion/mail_sender.html", {"error": str(error)}, status=400)
+    context = {"received": received, "comment": received.comment, "essay": received.comment.essay}
+    if request.method == "POST":
+        context["confirmed"] = True
+    return render(request, "discussion/mail_sender.html", context)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

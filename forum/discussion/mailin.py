@@ -1,0 +1,146 @@
+"""Comments that arrive by email: saved for the moderators, confirmed by their sender.
+
+The parsing of messages lives in manage.py receive_email; this module takes a
+parsed message and makes it a pending comment "received by email", like a
+proxy post: moderators decide, and the sender gets a link to confirm the
+message was theirs (a From header proves nothing).
+"""
+
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from forum.audit.log import record
+from forum.audit.models import Action
+from forum.essays.models import Essay
+from forum.moderation import notify, screening
+
+from . import rules
+from .errors import ClosedError, LinkError, Refused
+from .mail import queue_email
+from .models import Comment, ReceivedMail
+from .services import attach_point, save_new_comment
+
+SENDER_LINK_SALT = "forum.discussion.mail-sender"
+REPLY_ADDRESS_SALT = "forum.discussion.reply-address"
+
+
+@dataclass(frozen=True)
+class IncomingComment:
+    """What receive_email made of a message."""
+
+    message_id: str
+    sender_email: str
+    sender_name: str
+    subject: str
+    body: str  # the comment, quotes and signature cut
+    original: str = ""  # the text as it arrived
+    attachments: tuple[str, ...] = ()
+
+
+def comment_address(essay: Essay) -> str:
+    """Where readers can send a comment on this essay by email."""
+    return f"comments+{essay.slug}@{settings.FORUM_MAIL_DOMAIN}"
+
+
+def reply_address(comment: Comment) -> str:
+    """Reply-To of a notification: answering it replies to that comment."""
+    token = signing.dumps(comment.pk, salt=REPLY_ADDRESS_SALT, compress=True)
+    return f"comments+{comment.essay.slug}.{token}@{settings.FORUM_MAIL_DOMAIN}"
+
+
+def parent_from_token(token: str, essay: Essay) -> Comment | None:
+    try:
+        pk = signing.loads(token, salt=REPLY_ADDRESS_SALT)
+    except signing.BadSignature:
+        raise Refused("bad_reply_token", "The reply address was not one of ours.") from None
+    return Comment.objects.filter(pk=pk, essay=essay).first()
+
+
+def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = None) -> Comment:
+    """Save a comment that came by email, pending a moderator; mail its sender a link."""
+    existing = Comment.objects.filter(received_mail__message_id=incoming.message_id).first()
+    if existing is not None:
+        return existing
+    actor = rules.Actor()
+    if not rules.can_comment_on(actor, essay):
+        raise ClosedError(f"Comments on “{essay.title}” are closed.")
+    if parent is not None and not rules.can_reply_to(actor, parent, essay):
+        parent = None  # the comment it answers is gone: keep the words, at the top of the thread
+    screening.check_ban(email=incoming.sender_email)
+    if not incoming.body.strip():
+        raise Refused("empty", "The message had no text to post.")
+    parent, _ = attach_point(parent)
+    comment = Comment(
+        essay=essay,
+        parent=parent,
+        author_name=incoming.sender_name or incoming.sender_email.split("@")[0],
+        author_email=incoming.sender_email,
+        status=Comment.Status.PENDING,
+        held_reasons="received by email",
+        confirmation_nonce=secrets.token_hex(16),
+    )
+    comment.set_text(incoming.body[: settings.FORUM_MAX_COMMENT_CHARS])
+    try:
+        with transaction.atomic():
+            save_new_comment(comment)
+            ReceivedMail.objects.create(
+                comment=comment,
+                message_id=incoming.message_id,
+                sender=incoming.sender_email,
+                subject=incoming.subject[:300],
+                original=incoming.original,
+                attachments="\n".join(incoming.attachments),
+            )
+            note = "ignored attachments: " + ", ".join(incoming.attachments) if incoming.attachments else ""
+            record(Action.SUBMITTED, comment=comment, actor_label=f"{incoming.sender_email} (by email)", note=note)
+    except IntegrityError:  # the same message, delivered twice at once
+        existing = Comment.objects.filter(received_mail__message_id=incoming.message_id).first()
+        if existing is None:
+            raise
+        return existing
+    screening.count("email")
+    link = settings.SITE_URL + reverse("discussion:mail_sender", kwargs={"token": sender_token(comment)})
+    queue_email(
+        "mail_received",
+        incoming.sender_email,
+        {"essay_title": essay.title, "reference": comment.reference, "link": link},
+    )
+    notify.item_awaits(comment)
+    return comment
+
+
+def sender_token(comment: Comment) -> str:
+    return signing.dumps({"c": comment.pk, "n": comment.confirmation_nonce}, salt=SENDER_LINK_SALT)
+
+
+def read_sender_token(token: str) -> ReceivedMail:
+    try:
+        data = signing.loads(token, salt=SENDER_LINK_SALT, max_age=settings.FORUM_GUEST_LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        raise LinkError("This link has expired.") from None
+    except signing.BadSignature:
+        raise LinkError("This link is not valid. Please check you copied all of it.") from None
+    received = ReceivedMail.objects.select_related("comment__essay").filter(pk=data.get("c")).first()
+    if received is None or received.comment.confirmation_nonce != data.get("n"):
+        raise LinkError("This link has already been used.")
+    return received
+
+
+def confirm_sender(token: str) -> ReceivedMail:
+    """The sender says the message was theirs; the moderators see it. The link works once."""
+    received = read_sender_token(token)
+    with transaction.atomic():
+        if not Comment.objects.filter(pk=received.pk, confirmation_nonce=received.comment.confirmation_nonce).update(
+            confirmation_nonce=""
+        ):
+            raise LinkError("This link has already been used.")
+        ReceivedMail.objects.filter(pk=received.pk).update(sender_confirmed_at=timezone.now())
+        record(Action.EMAIL_CONFIRMED, comment=received.comment, actor_label=f"{received.sender} (through the link)")
+    received.refresh_from_db()
+    return received
