@@ -3,6 +3,8 @@ from django.urls import include, path
 
 from forum.essays import views as essay_views
 
+handler500 = "forum.discussion.views.server_error"
+
 urlpatterns = [
     path("", essay_views.home, name="home"),
     path("", include("forum.essays.urls")),

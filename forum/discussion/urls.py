@@ -6,6 +6,7 @@ app_name = "discussion"
 
 urlpatterns = [
     path("essays/<slug:slug>/comment/", views.comment, name="comment"),
+    path("comments/preview/", views.preview, name="preview"),
     path("comments/<int:pk>/", views.permalink, name="permalink"),
     path("comments/<int:pk>/reply/", views.reply, name="reply"),
     path("comments/<int:pk>/receipt/", views.receipt, name="receipt"),

@@ -1,7 +1,10 @@
+import re
+
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from forum.essays.models import Essay
@@ -208,6 +211,25 @@ def mail_sender(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         context["confirmed"] = True
     return render(request, "discussion/mail_sender.html", context)
+
+
+@require_POST
+def preview(request: HttpRequest) -> HttpResponse:
+    """The comment as it will look, for the form's inline preview (JavaScript)."""
+    body = request.POST.get("body", "")[: settings.FORUM_MAX_COMMENT_CHARS]
+    return render(request, "discussion/_preview.html", {"preview": render_comment(body)})
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A 500 that gives the writer their text back and another way in.
+
+    No database: whatever failed may be the database.
+    """
+    body = request.POST.get("body", "") if request.method == "POST" else ""
+    match = re.match(r"^/essays/([-\w]+)/", request.path)
+    address = f"comments+{match.group(1)}@{settings.FORUM_MAIL_DOMAIN}" if match else ""
+    context = {"body": body, "comment_address": address, "site_name": settings.SITE_NAME}
+    return HttpResponseServerError(render_to_string("500.html", context))
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
