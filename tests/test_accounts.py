@@ -518,8 +518,9 @@ def test_account_mails_are_handed_to_the_send_email_task(client, member, django_
     with mock.patch.object(mail, "send_email", send_email), django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("account_reset_password"), {"email": "alice@example.org"})
     send_email.enqueue.assert_called_once()
-    to, subject, text, html = send_email.enqueue.call_args.args
-    assert to == "alice@example.org"
+    to, subject, text, html, attempt, headers = send_email.enqueue.call_args.args
+    assert (to, attempt) == ("alice@example.org", 0)
+    assert headers["Message-ID"].endswith("@testserver>")
     assert subject.startswith("[Forum] ")
     assert "/accounts/password/reset/key/" in text
     assert html == ""  # allauth's account mails are plain text

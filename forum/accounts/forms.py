@@ -48,7 +48,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["display_name", "affiliation", "orcid", "moderation_mail"]
+        fields = ["display_name", "affiliation", "orcid", "notify_replies", "moderation_mail"]
         labels = {"display_name": "Name"}
         help_texts = {
             "display_name": "As it appears under your comments.",

@@ -24,6 +24,7 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=100, blank=True)
     affiliation = models.CharField(max_length=200, blank=True)
     orcid = models.CharField("ORCID iD", max_length=19, blank=True, validators=[validate_orcid])
+    notify_replies = models.BooleanField("Email me replies to my comments", default=True)
     # For moderators: how to hear about comments waiting for them.
     moderation_mail = models.CharField(
         "Email about the moderation queue",
@@ -35,6 +36,11 @@ class User(AbstractUser):
     @property
     def signature_name(self) -> str:
         return self.display_name or self.get_full_name() or ""
+
+    @property
+    def public_name(self) -> str:
+        """What readers see: never the email address, even without a display name."""
+        return self.signature_name or "A member"
 
     def __str__(self) -> str:
         return self.signature_name or self.email or self.username

@@ -121,8 +121,10 @@ class GuestCommentForm(PostCommentForm):
         label="Website", required=False, max_length=300, assume_scheme="https", help_text="Optional."
     )
 
-    field_order = ["name", "affiliation", "email", "website", "body", "submission_key"]
-    display_fields = ("name", "affiliation", "email", "website", "body")
+    notify_replies = forms.BooleanField(label="Email me when someone replies", required=False)
+
+    field_order = ["name", "affiliation", "email", "website", "body", "notify_replies", "submission_key"]
+    display_fields = ("name", "affiliation", "email", "website", "body", "notify_replies")
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())

@@ -6,6 +6,8 @@ plain strings, so a slow or failing mail server never touches a request.
 
 import logging
 from datetime import timedelta
+from email.utils import make_msgid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -21,8 +23,10 @@ RETRY_DELAYS = (60, 300, 1800, 7200, 21600)
 
 
 @task
-def send_email(to: str, subject: str, text: str, html: str, attempt: int = 0) -> None:
-    message = EmailMultiAlternatives(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
+def send_email(to: str, subject: str, text: str, html: str, attempt: int = 0, headers: dict | None = None) -> None:
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], headers=headers or {}
+    )
     if html:
         message.attach_alternative(html, "text/html")
     try:
@@ -33,19 +37,24 @@ def send_email(to: str, subject: str, text: str, html: str, attempt: int = 0) ->
         delay = RETRY_DELAYS[attempt]
         logger.warning("Mail to %s failed (attempt %d); retrying in %ds", to, attempt + 1, delay, exc_info=True)
         send_email.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
-            to, subject, text, html, attempt + 1
+            to, subject, text, html, attempt + 1, headers
         )
 
 
-def queue_email(template: str, to: str, context: dict) -> None:
+def queue_email(template: str, to: str, context: dict, headers: dict | None = None) -> None:
     """Render emails/<template>_{subject.txt,body.txt,body.html} and send after commit."""
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
     text = render_to_string(f"emails/{template}_body.txt", context)
     html = render_to_string(f"emails/{template}_body.html", context)
-    queue_message(to, subject, text, html)
+    queue_message(to, subject, text, html, headers)
 
 
-def queue_message(to: str, subject: str, text: str, html: str) -> None:
-    """Hand a rendered message to the worker once the current transaction commits."""
-    transaction.on_commit(lambda: send_email.enqueue(to, subject, text, html))
+def queue_message(to: str, subject: str, text: str, html: str, headers: dict | None = None) -> None:
+    """Hand a rendered message to the worker once the current transaction commits.
+
+    The Message-ID is made here, in the site's domain, so a retried send is
+    the same message to the receiving server.
+    """
+    headers = {"Message-ID": make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "localhost"), **(headers or {})}
+    transaction.on_commit(lambda: send_email.enqueue(to, subject, text, html, 0, headers))

@@ -78,6 +78,11 @@ class Comment(models.Model):
     # SHA-256 of the normalised text: exact duplicates are found by one indexed lookup.
     body_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
 
+    # Guests tick "email me replies"; members choose on their profile.
+    notify_replies = models.BooleanField(default=False)
+    # When readers were told about it (once, however often it is republished).
+    announced_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     # One comment per form, however often it is sent (double clicks, reloads).
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     # Makes a guest's confirmation link single-use: cleared once it is used.
@@ -263,3 +268,33 @@ class ReceivedMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.comment.reference} from {self.sender}"
+
+
+class Subscription(models.Model):
+    """Someone following an essay's discussion: new comments are mailed to them."""
+
+    essay = models.ForeignKey(Essay, on_delete=models.CASCADE, related_name="subscriptions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    email = models.EmailField(blank=True)  # guests
+    # Guests confirm by email before anything is sent to them.
+    confirmed = models.BooleanField(default=False)
+    nonce = models.CharField(max_length=32, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["essay", "user"], name="one_follow_per_member"),
+            models.UniqueConstraint(
+                fields=["essay", "email"], condition=~models.Q(email=""), name="one_follow_per_email"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | ~models.Q(email=""), name="follow_has_follower"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user or self.email} follows {self.essay}"
+
+    @property
+    def address(self) -> str:
+        return self.user.email if self.user_id else self.email

@@ -93,4 +93,5 @@ def discussion_context(request: HttpRequest, essay: Essay) -> dict:
         "needs_name": rules.member_needs_name(actor),
         "form": comment_form(request, actor),
         "comment_address": mailin.comment_address(essay),
+        "following": getattr(essay, "followed", False),
     }

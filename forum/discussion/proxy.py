@@ -36,6 +36,7 @@ from .services import (
     PostResult,
     Signature,
     attach_point,
+    published,
     replace_text,
     save_new_comment,
 )
@@ -139,6 +140,7 @@ def approve(actor: rules.Actor, comment: Comment, note: str = "") -> Comment:
         comment.refresh_from_db()
         if provenance.person_email:
             _send_person_link(comment, provenance)
+    published(comment)
     return comment
 
 

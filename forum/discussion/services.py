@@ -64,6 +64,7 @@ def post_comment(
     guest: Signature | None = None,
     trusted_guest_email: str = "",
     ip_address: str | None = None,
+    notify_replies: bool = False,
 ) -> PostResult:
     """Save a comment at once; publish it now or after the guest confirms by email.
 
@@ -108,6 +109,7 @@ def post_comment(
         confirmation_nonce=secrets.token_hex(16) if status == Comment.Status.AWAITING_CONFIRMATION else "",
         ip_address=ip_address,
         held_reasons="; ".join(held),
+        notify_replies=notify_replies and not actor.is_member,  # members choose on their profile
     )
     comment.set_text(body)
     try:
@@ -130,7 +132,16 @@ def post_comment(
         mail_sent = send_guest_confirmation(comment, ip_address)
     elif status == Comment.Status.PENDING:
         notify.item_awaits(comment)
+    else:
+        published(comment)
     return PostResult(comment=comment, created=True, mail_sent=mail_sent, reparented=reparented)
+
+
+def published(comment: Comment) -> None:
+    """Whatever published it: tell the people who asked to hear (once)."""
+    from .notifications import announce  # notifications -> mailin -> services
+
+    announce(comment)
 
 
 def save_new_comment(comment: Comment) -> Comment:
@@ -221,6 +232,8 @@ def confirm_guest_comment(token: str) -> Comment:
     comment.refresh_from_db()
     if held:
         notify.item_awaits(comment)
+    else:
+        published(comment)
     return comment
 
 

@@ -19,4 +19,8 @@ urlpatterns = [
     path("comments/<int:pk>/on-behalf/", proxy_views.submit_reply, name="proxy_reply"),
     path("attributed/<str:token>/", proxy_views.attributed, name="attributed"),
     path("comments/by-email/<str:token>/", views.mail_sender, name="mail_sender"),
+    path("essays/<slug:slug>/follow/", views.follow, name="follow"),
+    path("essays/<slug:slug>/unfollow/", views.unfollow, name="unfollow"),
+    path("follow/<str:token>/", views.follow_confirm, name="follow_confirm"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

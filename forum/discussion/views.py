@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from forum.essays.models import Essay
@@ -12,7 +13,7 @@ from forum.lib.markup import render_comment
 from forum.moderation import screening
 from forum.moderation import services as moderation
 
-from . import mailin, rules, services
+from . import mailin, notifications, rules, services
 from .forms import EditCommentForm, FlagForm, GuestCommentForm
 from .models import Comment
 from .page import actor_for, comment_form, confirmed_guest, remember_comment, remember_guest
@@ -68,6 +69,7 @@ def _compose(request: HttpRequest, essay: Essay, parent: Comment | None) -> Http
             else None,
             trusted_guest_email=confirmed_guest(request).get("email", ""),
             ip_address=request.META.get("REMOTE_ADDR"),
+            notify_replies=data.get("notify_replies", False),
         )
     except services.DiscussionError as error:
         if not isinstance(error, services.Refused):
@@ -230,6 +232,57 @@ def server_error(request: HttpRequest) -> HttpResponse:
     address = f"comments+{match.group(1)}@{settings.FORUM_MAIL_DOMAIN}" if match else ""
     context = {"body": body, "comment_address": address, "site_name": settings.SITE_NAME}
     return HttpResponseServerError(render_to_string("500.html", context))
+
+
+@require_POST
+def follow(request: HttpRequest, slug: str) -> HttpResponse:
+    essay = _published_essay(slug)
+    actor = actor_for(request)
+    try:
+        notifications.follow(actor, essay, request.POST.get("email", ""), request.META.get("REMOTE_ADDR"))
+    except services.DiscussionError as error:
+        messages.error(request, str(error))
+    else:
+        if actor.is_member:
+            messages.success(request, "You follow this discussion: new comments will be emailed to you.")
+        else:
+            messages.success(request, "Almost done: follow the link we have emailed you to confirm.")
+    return redirect(essay.get_absolute_url() + "#follow")
+
+
+@require_POST
+def unfollow(request: HttpRequest, slug: str) -> HttpResponse:
+    essay = _published_essay(slug)
+    notifications.unfollow(actor_for(request), essay)
+    messages.success(request, "You no longer follow this discussion.")
+    return redirect(essay.get_absolute_url() + "#follow")
+
+
+@require_http_methods(["GET", "POST"])
+def follow_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows what the link is for; the POST confirms (mail scanners follow GETs)."""
+    try:
+        if request.method == "GET":
+            subscription = notifications.read_follow_token(token)
+        else:
+            subscription = notifications.confirm_follow(token)
+    except services.LinkError as error:
+        return render(request, "discussion/follow_confirm.html", {"error": str(error)}, status=400)
+    if request.method == "POST":
+        messages.success(request, "You follow this discussion: new comments will be emailed to you.")
+        return redirect(subscription.essay.get_absolute_url())
+    return render(request, "discussion/follow_confirm.html", {"subscription": subscription})
+
+
+@csrf_exempt  # RFC 8058 one-click: mail clients POST here without a form; the signed token is the credential
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        notifications.read_unsubscribe(token)
+        done = notifications.unsubscribe(token) if request.method == "POST" else ""
+    except services.LinkError as error:
+        return render(request, "discussion/unsubscribe.html", {"error": str(error)}, status=400)
+    return render(request, "discussion/unsubscribe.html", {"done": done})
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

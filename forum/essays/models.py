@@ -12,6 +12,10 @@ class EssayQuerySet(models.QuerySet):
     def published(self) -> "EssayQuerySet":
         return self.filter(status=Essay.Status.PUBLISHED, published_at__lte=timezone.now())
 
+    def listed(self) -> "EssayQuerySet":
+        """Published essays that readers are shown (not the canary)."""
+        return self.published().filter(is_canary=False)
+
 
 class Essay(models.Model):
     class Status(models.TextChoices):
@@ -29,6 +33,9 @@ class Essay(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(default=timezone.now, help_text="Publication date shown to readers.")
     comments_open = models.BooleanField(default=True)
+    # The hidden essay that `manage.py check_comment_form` posts to: never
+    # listed, in feeds or in the audit log.
+    is_canary = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

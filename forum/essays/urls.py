@@ -1,9 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import feeds, views
 
 app_name = "essays"
 
 urlpatterns = [
     path("essays/<slug:slug>/", views.detail, name="detail"),
+    path("essays/<slug:slug>/feed/", feeds.EssayCommentsFeed(), name="comments_feed"),
+    path("feeds/essays/", feeds.EssaysFeed(), name="feed"),
+    path("feeds/comments/", feeds.CommentsFeed(), name="all_comments_feed"),
 ]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from forum.audit.log import record
 from forum.audit.models import Action
 from forum.discussion import proxy, rules
+from forum.discussion import services as discussion_services
 from forum.discussion.errors import DiscussionError, NotAllowed
 from forum.discussion.models import Comment
 from forum.discussion.rules import Decision
@@ -56,6 +57,8 @@ def decide(actor: rules.Actor, comment: Comment, decision: Decision, reason: str
         if target == Comment.Status.PUBLISHED:
             record(Action.PUBLISHED, comment=comment, actor=actor.user)
     comment.refresh_from_db()
+    if comment.is_published:
+        discussion_services.published(comment)
     return comment
 
 

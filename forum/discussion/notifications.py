@@ -1,0 +1,195 @@
+"""Telling readers about new comments: replies to their own, and discussions they follow.
+
+`announce(comment)` runs once per comment, when it is first published,
+whatever published it (a member's post, a guest's confirmation, a moderator).
+Nobody is mailed about their own comment. Every message carries a signed
+one-click unsubscribe link (RFC 8058) and a Reply-To that brings an emailed
+answer back into the thread (manage.py receive_email).
+"""
+
+import secrets
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from forum.essays.models import Essay
+from forum.lib import ratelimit
+
+from . import mailin, rules
+from .errors import LinkError, NotAllowed
+from .mail import queue_email
+from .models import Comment, Subscription
+
+UNSUBSCRIBE_SALT = "forum.discussion.unsubscribe"
+FOLLOW_SALT = "forum.discussion.follow-confirmation"
+
+
+def unsubscribe_token(kind: str, value: int | str) -> str:
+    """Signed, never expiring: an old notification's link must still work."""
+    return signing.dumps({"k": kind, "v": value}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_url(kind: str, value: int | str) -> str:
+    return settings.SITE_URL + reverse("discussion:unsubscribe", kwargs={"token": unsubscribe_token(kind, value)})
+
+
+def _same_person(comment: Comment, user=None, email: str = "") -> bool:
+    if user is not None and comment.author_id == user.pk:
+        return True
+    writer = (comment.author.email if comment.author_id else comment.author_email).lower()
+    address = (user.email if user is not None else email).lower()
+    return bool(address) and address == writer
+
+
+def announce(comment: Comment) -> int:
+    """Mail the parent's writer and the essay's followers about a newly published comment."""
+    if not comment.is_published or comment.essay.is_canary:
+        return 0
+    # Once only: a comment restored after removal is not announced again.
+    if not Comment.objects.filter(pk=comment.pk, announced_at__isnull=True).update(announced_at=timezone.now()):
+        return 0
+    told: set[str] = set()
+    parent = comment.parent
+    if parent is not None and parent.is_published:
+        for address, unsubscribe in _reply_recipients(parent):
+            if address.lower() in told or _same_person(comment, email=address):
+                continue
+            told.add(address.lower())
+            _send(comment, address, unsubscribe, "reply_notification")
+    for subscription in Subscription.objects.filter(essay=comment.essay, confirmed=True).select_related("user"):
+        address = subscription.address
+        if not address or address.lower() in told or _same_person(comment, user=subscription.user, email=address):
+            continue
+        told.add(address.lower())
+        _send(comment, address, unsubscribe_url("follow", subscription.pk), "follow_notification")
+    return len(told)
+
+
+def _reply_recipients(parent: Comment) -> list[tuple[str, str]]:
+    if parent.author_id:
+        author = parent.author
+        if author.notify_replies and author.is_active and author.email:
+            return [(author.email, unsubscribe_url("member", author.pk))]
+        return []
+    if parent.notify_replies and parent.author_email:
+        return [(parent.author_email, unsubscribe_url("guest", parent.author_email.lower()))]
+    return []
+
+
+def _send(comment: Comment, address: str, unsubscribe: str, template: str) -> None:
+    queue_email(
+        template,
+        address,
+        {
+            "comment": comment,
+            "essay_title": comment.essay.title,
+            "parent": comment.parent,
+            "thread_link": settings.SITE_URL + comment.get_thread_url(),
+            "reply_link": settings.SITE_URL + reverse("discussion:reply", kwargs={"pk": comment.pk}),
+            "unsubscribe": unsubscribe,
+        },
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Reply-To": mailin.reply_address(comment),
+        },
+    )
+
+
+def read_unsubscribe(token: str) -> dict:
+    try:
+        return signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        raise LinkError("This unsubscribe link is not valid. Please check you copied all of it.") from None
+
+
+def unsubscribe(token: str) -> str:
+    """Stop what the link is for; returns a sentence saying what stopped. Safe to repeat."""
+    data = read_unsubscribe(token)
+    kind, value = data.get("k"), data.get("v")
+    from django.contrib.auth import get_user_model
+
+    if kind == "follow":
+        subscription = Subscription.objects.select_related("essay").filter(pk=value).first()
+        if subscription is not None:
+            title = subscription.essay.title
+            subscription.delete()
+            return f"You will no longer get new comments on “{title}”."
+        return "You were already unsubscribed from that discussion."
+    if kind == "member":
+        get_user_model().objects.filter(pk=value).update(notify_replies=False)
+        return "You will no longer get emails about replies to your comments."
+    if kind == "guest":
+        Comment.objects.filter(author__isnull=True, author_email__iexact=value).update(notify_replies=False)
+        return "You will no longer get emails about replies to your comments."
+    raise LinkError("This unsubscribe link is not valid.")
+
+
+# --- Following a discussion ---------------------------------------------------
+
+
+def follow(actor: rules.Actor, essay: Essay, email: str = "", ip: str | None = None) -> Subscription:
+    """Members follow at once; guests get a link to confirm their address first."""
+    if not essay.is_published:
+        raise NotAllowed("This essay is not published.")
+    if actor.is_member:
+        subscription, _ = Subscription.objects.get_or_create(essay=essay, user=actor.user, defaults={"confirmed": True})
+        return subscription
+    email = email.strip().lower()
+    if not email:
+        raise NotAllowed("Please give your email address.")
+    for scope, who in (("follow-address", email), ("follow-ip", ip or "")):
+        if who and not ratelimit.allow(scope, who, settings.FORUM_CONFIRMATION_MAILS_PER_ADDRESS, 3600):
+            raise NotAllowed("We have sent several emails for this recently; please try again in an hour.")
+    try:
+        with transaction.atomic():
+            subscription, _ = Subscription.objects.get_or_create(
+                essay=essay, email=email, defaults={"nonce": secrets.token_hex(16)}
+            )
+    except IntegrityError:  # asked twice at the same moment
+        subscription = Subscription.objects.get(essay=essay, email=email)
+    if subscription.confirmed:
+        return subscription
+    if not subscription.nonce:
+        subscription.nonce = secrets.token_hex(16)
+        subscription.save(update_fields=["nonce"])
+    token = signing.dumps({"s": subscription.pk, "n": subscription.nonce}, salt=FOLLOW_SALT)
+    queue_email(
+        "follow_confirmation",
+        email,
+        {
+            "essay_title": essay.title,
+            "link": settings.SITE_URL + reverse("discussion:follow_confirm", kwargs={"token": token}),
+            "valid_days": settings.FORUM_GUEST_LINK_MAX_AGE // 86400,
+        },
+    )
+    return subscription
+
+
+def read_follow_token(token: str) -> Subscription:
+    try:
+        data = signing.loads(token, salt=FOLLOW_SALT, max_age=settings.FORUM_GUEST_LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        raise LinkError("This link has expired. Please ask again from the essay's page.") from None
+    except signing.BadSignature:
+        raise LinkError("This link is not valid. Please check you copied all of it.") from None
+    subscription = Subscription.objects.select_related("essay").filter(pk=data.get("s")).first()
+    if subscription is None or not subscription.nonce or subscription.nonce != data.get("n"):
+        raise LinkError("This link has already been used.")
+    return subscription
+
+
+def confirm_follow(token: str) -> Subscription:
+    subscription = read_follow_token(token)
+    if not Subscription.objects.filter(pk=subscription.pk, nonce=subscription.nonce).update(confirmed=True, nonce=""):
+        raise LinkError("This link has already been used.")
+    subscription.refresh_from_db()
+    return subscription
+
+
+def unfollow(actor: rules.Actor, essay: Essay) -> None:
+    if actor.is_member:
+        Subscription.objects.filter(essay=essay, user=actor.user).delete()
