@@ -101,10 +101,13 @@ def add_comment(essay: Essay, parent: Comment | None = None, author: User | None
 
 @pytest.fixture
 def moderator(db) -> User:
-    from django.contrib.auth.models import Group
+    from django.contrib.auth.models import Group, Permission
 
     user = make_member("carol@example.org", "Carol Moderator", "Oxford")
-    user.groups.add(Group.objects.get(name="Moderators"))
+    # get_or_create: a transactional test before this one may have flushed the migration's group.
+    group, _ = Group.objects.get_or_create(name="Moderators")
+    group.permissions.add(Permission.objects.get(content_type__app_label="discussion", codename="moderate_comment"))
+    user.groups.add(group)
     return user
 
 
