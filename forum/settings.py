@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "forum.moderation.middleware.PostingHealthMiddleware",
 ]
 
 ROOT_URLCONF = "forum.urls"
@@ -251,3 +252,5 @@ FORUM_MIN_SECONDS_TO_POST = env.int("FORUM_MIN_SECONDS_TO_POST", default=3)  # a
 # (the mail server pipes them to `manage.py receive_email`).
 FORUM_MAIL_DOMAIN = env.str("FORUM_MAIL_DOMAIN", default="comments.localhost")
 FORUM_MAX_EMAIL_BYTES = env.int("FORUM_MAX_EMAIL_BYTES", default=1_000_000)
+# /healthz answers 503 when a queued task (mail) has waited longer than this, in seconds.
+FORUM_HEALTH_MAX_TASK_AGE = env.int("FORUM_HEALTH_MAX_TASK_AGE", default=15 * 60)

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from forum.essays import views as essay_views
+from forum.moderation.health import healthz
 
 handler500 = "forum.discussion.views.server_error"
 
@@ -13,4 +14,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("moderation/", include("forum.moderation.urls")),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]

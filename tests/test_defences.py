@@ -19,7 +19,7 @@ from forum.discussion import forms as comment_forms
 from forum.discussion.forms import FORM_SHOWN_SALT
 from forum.discussion.models import Comment
 from forum.essays.models import Essay
-from forum.moderation.models import DailyCount
+from forum.moderation.models import OutcomeCount
 from forum.moderation.screening import OUTCOME_LABELS
 
 from .conftest import form_data
@@ -39,7 +39,7 @@ def signed_time(seconds_ago: float) -> str:
 
 
 def counted(key: str) -> int:
-    return sum(DailyCount.objects.filter(key=key).values_list("count", flat=True))
+    return sum(OutcomeCount.objects.filter(key=key).values_list("count", flat=True))
 
 
 def shown_at_in(html: str) -> str:
@@ -285,7 +285,7 @@ def test_the_desk_counts_each_outcome_of_the_week(as_member, essay, moderator):
     as_member.post(comment_url(essay), form_data(body="Trap.", homepage_url="x"))
     as_member.post(comment_url(essay), form_data(body="published ONE."))
     as_member.post(comment_url(essay), form_data(body="Previewed.", preview="1"))  # not an outcome
-    assert {key: counted(key) for key in DailyCount.objects.values_list("key", flat=True)} == {
+    assert {key: counted(key) for key in OutcomeCount.objects.values_list("key", flat=True)} == {
         "invalid": 1,
         "published": 2,
         "refused:duplicate": 1,
@@ -300,9 +300,9 @@ def test_the_desk_counts_each_outcome_of_the_week(as_member, essay, moderator):
 
 
 def test_the_desk_adds_up_seven_days_and_drops_older_ones(essay, moderator):
-    today = timezone.localdate()
-    DailyCount.objects.create(day=today, key="published", count=3)
-    DailyCount.objects.create(day=today - timezone.timedelta(days=6), key="published", count=4)
-    DailyCount.objects.create(day=today - timezone.timedelta(days=7), key="published", count=100)
-    DailyCount.objects.create(day=today - timezone.timedelta(days=8), key="refused:honeypot", count=9)
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    OutcomeCount.objects.create(hour=now, key="published", count=3)
+    OutcomeCount.objects.create(hour=now - timezone.timedelta(days=6, hours=23), key="published", count=4)
+    OutcomeCount.objects.create(hour=now - timezone.timedelta(days=7, hours=1), key="published", count=100)
+    OutcomeCount.objects.create(hour=now - timezone.timedelta(days=8), key="refused:honeypot", count=9)
     assert desk_counts(moderator) == {"published at once": 7}

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from forum.discussion.models import Comment
 from forum.essays.models import Essay
-from forum.moderation.models import DailyCount, Policy
+from forum.moderation.models import OutcomeCount, Policy
 
 from .conftest import form_data
 
@@ -53,7 +53,7 @@ def policy_form(**changes) -> dict:
 
 
 def counted(key: str) -> int:
-    return sum(DailyCount.objects.filter(key=key).values_list("count", flat=True))
+    return sum(OutcomeCount.objects.filter(key=key).values_list("count", flat=True))
 
 
 @pytest.fixture

@@ -10,8 +10,14 @@ from .models import Action, AuditEntry, ChainHead
 GENESIS = "0" * 64
 
 
-def record(action: Action, *, comment=None, actor=None, actor_label: str = "", note: str = "") -> AuditEntry:
-    """Append one entry. Call inside the transaction that makes the change."""
+def record(action: Action, *, comment=None, actor=None, actor_label: str = "", note: str = "") -> AuditEntry | None:
+    """Append one entry. Call inside the transaction that makes the change.
+
+    The canary essay's comments (manage.py check_comment_form) are probes,
+    posted and removed every few minutes: they are not recorded.
+    """
+    if comment is not None and comment.essay.is_canary:
+        return None
     with transaction.atomic():
         head, _ = ChainHead.objects.select_for_update().get_or_create(pk=1, defaults={"last_hash": GENESIS})
         entry = AuditEntry(

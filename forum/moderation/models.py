@@ -182,27 +182,34 @@ class Flag(models.Model):
         return f"{self.get_reason_display()} on {self.comment_id}"
 
 
-class DailyCount(models.Model):
-    """How often something happened on a day: comment outcomes, refusals by defence."""
+class OutcomeCount(models.Model):
+    """How often something happened in an hour: comment outcomes, refusals by defence, server errors."""
 
-    day = models.DateField()
+    hour = models.DateTimeField()
     key = models.CharField(max_length=40)
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "key"], name="one_count_per_day_and_key")]
-        ordering = ["-day", "key"]
+        constraints = [models.UniqueConstraint(fields=["hour", "key"], name="one_count_per_hour_and_key")]
+        ordering = ["-hour", "key"]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.key}: {self.count}"
+        return f"{self.hour:%Y-%m-%d %H:00} {self.key}: {self.count}"
 
     @classmethod
     def bump(cls, key: str) -> None:
-        day = timezone.localdate()
-        if cls.objects.filter(day=day, key=key).update(count=F("count") + 1):
+        hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+        if cls.objects.filter(hour=hour, key=key).update(count=F("count") + 1):
             return
         try:
             with transaction.atomic():
-                cls.objects.create(day=day, key=key, count=1)
+                cls.objects.create(hour=hour, key=key, count=1)
         except IntegrityError:  # created at the same moment by another request
-            cls.objects.filter(day=day, key=key).update(count=F("count") + 1)
+            cls.objects.filter(hour=hour, key=key).update(count=F("count") + 1)
+
+    @classmethod
+    def totals(cls, since) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for key, total in cls.objects.filter(hour__gte=since).values_list("key", "count"):
+            counts[key] = counts.get(key, 0) + total
+        return counts

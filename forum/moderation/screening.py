@@ -20,7 +20,7 @@ from forum.discussion.errors import Refused
 from forum.discussion.models import Comment, fingerprint
 from forum.lib import ratelimit
 
-from .models import Ban, DailyCount, Policy
+from .models import Ban, OutcomeCount, Policy
 
 _LINK = re.compile(r"https?://|(?<!//)www\.", re.IGNORECASE)
 
@@ -56,12 +56,14 @@ OUTCOME_LABELS = {
     "refused:blocked_word": "refused: a listed word",
     "refused:blocked_domain": "refused: a listed email domain",
     "refused:blocked_network": "refused: a listed network",
+    "server_error": "failed: an error on our side",
+    "email": "received by email",
 }
 
 
 def count(key: str) -> None:
     """Count an outcome for the moderators' desk (refusals, holds, publications)."""
-    DailyCount.bump(key)
+    OutcomeCount.bump(key)
 
 
 def count_form_errors(form) -> None:

@@ -24,7 +24,7 @@ from forum.essays.models import Essay
 
 from . import services
 from .forms import BanForm, DecisionForm, PolicyForm
-from .models import Ban, DailyCount, Policy
+from .models import Ban, OutcomeCount, Policy
 from .screening import OUTCOME_LABELS
 
 PAGE_SIZE = 50
@@ -97,7 +97,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "essay_id": essay_id,
         "corrections": corrections,
         "decisions": Decision.choices,
-        "health": _health(),
+        "health": _week(),
+        "posting": _posting_health(),
         "policy": Policy.current(),
         "query": request.GET.urlencode(),
         "can_ban": rules.can_ban(actor),
@@ -105,14 +106,25 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "moderation/queue.html", context)
 
 
-def _health() -> dict:
-    """What happened to submitted comments in the last week, for the desk."""
-    since = timezone.localdate() - timedelta(days=6)
+def _week() -> dict:
+    """What happened to submitted comments in the last seven days, for the desk."""
     counts: dict[str, int] = {}
-    for key, total in DailyCount.objects.filter(day__gte=since).values_list("key", "count"):
+    for key, total in OutcomeCount.totals(timezone.now() - timedelta(days=7)).items():
         label = OUTCOME_LABELS.get(key, key)
         counts[label] = counts.get(label, 0) + total
     return dict(sorted(counts.items()))
+
+
+def _posting_health() -> dict:
+    """Is the comment form working? The last comment saved, and what failed in 24 hours."""
+    day = OutcomeCount.totals(timezone.now() - timedelta(hours=24))
+    last = Comment.objects.filter(essay__is_canary=False).order_by("-created_at").values_list("created_at", flat=True)
+    return {
+        "last_comment": last.first(),
+        "server_errors": day.get("server_error", 0),
+        "refused": sum(total for key, total in day.items() if key.startswith("refused:")),
+        "invalid": day.get("invalid", 0),
+    }
 
 
 @login_required
