@@ -523,7 +523,8 @@ def test_account_mails_are_handed_to_the_send_email_task(client, member, django_
     assert headers["Message-ID"].endswith("@testserver>")
     assert subject.startswith("[Forum] ")
     assert "/accounts/password/reset/key/" in text
-    assert html == ""  # allauth's account mails are plain text
+    assert "/accounts/password/reset/key/" in html  # an HTML part too, links clickable
+    assert "<a href=" in html
 
 
 def test_a_failing_mail_server_does_not_break_signing_up(client, mailoutbox, django_capture_on_commit_callbacks):

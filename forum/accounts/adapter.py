@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.conf import settings
+from django.template.loader import render_to_string
 
 from forum.discussion.mail import queue_message
 
@@ -28,4 +29,7 @@ class AccountAdapter(DefaultAccountAdapter):
             alternatives = getattr(message, "alternatives", [])
             text = message.body
             html = next((content for content, mimetype in alternatives if mimetype == "text/html"), "")
+        if not html:
+            # allauth's mails are text only; every mail of ours has an HTML part too.
+            html = render_to_string("emails/account_body.html", {"text": text, "site_name": settings.SITE_NAME})
         queue_message(email, message.subject, text, html)
