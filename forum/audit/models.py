@@ -23,6 +23,7 @@ class Action(models.TextChoices):
     PUBLISHED = "published", "published"
     EMAIL_CONFIRMED = "email_confirmed", "confirmed by email"
     SUBMITTED = "submitted", "submitted on someone's behalf"
+    RECEIVED_BY_EMAIL = "received_by_email", "received by email"
     APPROVED = "approved", "approved"
     SELF_APPROVED = "self_approved", "approved by its own submitter"
     REJECTED = "rejected", "rejected"

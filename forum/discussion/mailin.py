@@ -14,6 +14,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from forum.audit.log import record
 from forum.audit.models import Action
@@ -48,18 +49,26 @@ def comment_address(essay: Essay) -> str:
     return f"comments+{essay.slug}@{settings.FORUM_MAIL_DOMAIN}"
 
 
+def _reply_signature(pk: int) -> str:
+    return salted_hmac(REPLY_ADDRESS_SALT, str(pk), algorithm="sha256").hexdigest()[:16]
+
+
 def reply_address(comment: Comment) -> str:
-    """Reply-To of a notification: answering it replies to that comment."""
-    token = signing.dumps(comment.pk, salt=REPLY_ADDRESS_SALT, compress=True)
+    """Reply-To of a notification: answering it replies to that comment.
+
+    comments+<slug>.<id>-<signature>@domain: only letters, digits, "-" and
+    ".", so no mail client misreads it, and short enough for the 64
+    characters a local part may have (for slugs of up to about 30).
+    """
+    token = f"{comment.pk}-{_reply_signature(comment.pk)}"
     return f"comments+{comment.essay.slug}.{token}@{settings.FORUM_MAIL_DOMAIN}"
 
 
 def parent_from_token(token: str, essay: Essay) -> Comment | None:
-    try:
-        pk = signing.loads(token, salt=REPLY_ADDRESS_SALT)
-    except signing.BadSignature:
-        raise Refused("bad_reply_token", "The reply address was not one of ours.") from None
-    return Comment.objects.filter(pk=pk, essay=essay).first()
+    pk, _, signature = token.partition("-")
+    if not pk.isdigit() or not constant_time_compare(signature, _reply_signature(int(pk))):
+        raise Refused("bad_reply_token", "The reply address was not one of ours.")
+    return Comment.objects.filter(pk=int(pk), essay=essay).first()
 
 
 def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = None) -> Comment:
@@ -98,7 +107,8 @@ def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = No
                 attachments="\n".join(incoming.attachments),
             )
             note = "ignored attachments: " + ", ".join(incoming.attachments) if incoming.attachments else ""
-            record(Action.SUBMITTED, comment=comment, actor_label=f"{incoming.sender_email} (by email)", note=note)
+            label = f"{incoming.sender_email[:188]} (by email)"  # AuditEntry.actor_label holds 200
+            record(Action.RECEIVED_BY_EMAIL, comment=comment, actor_label=label, note=note)
     except IntegrityError:  # the same message, delivered twice at once
         existing = Comment.objects.filter(received_mail__message_id=incoming.message_id).first()
         if existing is None:
