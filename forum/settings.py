@@ -254,3 +254,8 @@ FORUM_MAIL_DOMAIN = env.str("FORUM_MAIL_DOMAIN", default="comments.localhost")
 FORUM_MAX_EMAIL_BYTES = env.int("FORUM_MAX_EMAIL_BYTES", default=1_000_000)
 # /healthz answers 503 when a queued task (mail) has waited longer than this, in seconds.
 FORUM_HEALTH_MAX_TASK_AGE = env.int("FORUM_HEALTH_MAX_TASK_AGE", default=15 * 60)
+# Large discussions: above this many comments the page shows threads a page at a time.
+FORUM_PAGINATE_ABOVE = env.int("FORUM_PAGINATE_ABOVE", default=200)
+FORUM_THREADS_PER_PAGE = env.int("FORUM_THREADS_PER_PAGE", default=50)
+# How long a rendered discussion stays in the cache (it is also keyed by its version).
+FORUM_THREAD_CACHE_SECONDS = env.int("FORUM_THREAD_CACHE_SECONDS", default=24 * 3600)

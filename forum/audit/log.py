@@ -34,6 +34,10 @@ def record(action: Action, *, comment=None, actor=None, actor_label: str = "", n
         head.last_hash = entry.hash
         head.entries += 1
         head.save(update_fields=["last_hash", "entries"])
+        if comment is not None:
+            from forum.discussion.freshness import changed
+
+            changed(comment.essay_id)  # every audited event may change what readers see
     return entry
 
 

@@ -21,7 +21,7 @@ from forum.lib import ratelimit
 from forum.moderation import notify, screening
 from forum.moderation.models import Policy
 
-from . import rules, tree
+from . import freshness, rules, tree
 from .errors import ClosedError, DiscussionError, LinkError, NotAllowed, Refused  # noqa: F401  (re-exported)
 from .mail import queue_email
 from .models import Comment, Revision
@@ -152,6 +152,7 @@ def save_new_comment(comment: Comment) -> Comment:
         parent_path = comment.parent.path if comment.parent_id else ""
         comment.path = tree.child_path(parent_path, comment.pk)
         comment.save(update_fields=["path"])
+        freshness.changed(comment.essay_id)
     return comment
 
 

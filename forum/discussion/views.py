@@ -16,7 +16,7 @@ from forum.moderation import services as moderation
 from . import mailin, notifications, rules, services
 from .forms import EditCommentForm, FlagForm, GuestCommentForm
 from .models import Comment
-from .page import actor_for, comment_form, confirmed_guest, remember_comment, remember_guest
+from .page import actor_for, comment_form, confirmed_guest, page_of, remember_comment, remember_guest
 
 
 def _published_essay(slug: str) -> Essay:
@@ -97,7 +97,11 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def permalink(request: HttpRequest, pk: int) -> HttpResponse:
-    return redirect(_comment_on_published_essay(pk).get_thread_url())
+    """To the comment's anchor, on the page of a long discussion that holds it."""
+    comment = _comment_on_published_essay(pk)
+    page = page_of(comment)
+    query = f"?page={page}" if page > 1 else ""
+    return redirect(f"{comment.essay.get_absolute_url()}{query}#{comment.anchor}")
 
 
 @require_GET

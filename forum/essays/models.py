@@ -36,6 +36,11 @@ class Essay(models.Model):
     # The hidden essay that `manage.py check_comment_form` posts to: never
     # listed, in feeds or in the audit log.
     is_canary = models.BooleanField(default=False, editable=False)
+    # Changes with every event on one of its comments (see forum/discussion/freshness.py):
+    # cached renderings of the discussion and ETags are keyed by it and updated_at.
+    discussion_version = models.PositiveBigIntegerField(default=0, editable=False)
+    discussion_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,6 +73,11 @@ class Essay(models.Model):
         """Plain-text summary for meta tags."""
         text = self.summary or strip_tags(self.body_html)
         return Truncator(" ".join(text.split())).chars(300)
+
+    @property
+    def last_modified(self):
+        """For Last-Modified: the later of the essay's and its discussion's last change."""
+        return max(filter(None, (self.updated_at, self.discussion_changed_at)))
 
     @property
     def is_published(self) -> bool:

@@ -1,10 +1,13 @@
+from django.contrib import messages
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date, quote_etag
 from django.views.decorators.http import require_GET
 
 from forum.discussion.models import Comment, Subscription
-from forum.discussion.page import discussion_context
+from forum.discussion.page import View, actor_for, discussion_context, discussion_key, is_public_reader
 
 from .models import Essay
 
@@ -27,4 +30,18 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         mine = Subscription.objects.filter(essay=OuterRef("pk"), user=request.user)
         essays = essays.annotate(followed=Exists(mine))
     essay = get_object_or_404(essays, slug=slug)
-    return render(request, "essays/detail.html", {"essay": essay, **discussion_context(request, essay)})
+    actor = actor_for(request)
+    # Public readers all see the same page: answer "has it changed?" without rendering it.
+    conditional = is_public_reader(request, actor) and not len(messages.get_messages(request))
+    if conditional:
+        etag = quote_etag(discussion_key(essay, View.from_request(request), actor).replace(":", "-"))
+        not_modified = get_conditional_response(request, etag=etag, last_modified=int(essay.last_modified.timestamp()))
+        if not_modified is not None:
+            return not_modified
+    response = render(request, "essays/detail.html", {"essay": essay, **discussion_context(request, essay)})
+    if conditional:
+        response["ETag"] = etag
+        response["Last-Modified"] = http_date(essay.last_modified.timestamp())
+        patch_cache_control(response, private=True, no_cache=True)
+        patch_vary_headers(response, ["Cookie"])
+    return response
