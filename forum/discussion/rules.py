@@ -236,14 +236,18 @@ def can_apply(actor: Actor, comment: Comment, decision: Decision) -> bool:
     return True
 
 
+def is_own(actor: Actor, comment: Comment, guest_email: str = "") -> bool:
+    """Theirs: by account, by this session, or (a returning guest) by the email confirmed in their cookie."""
+    if wrote(actor, comment):
+        return True
+    return bool(guest_email) and guest_email.strip().lower() == comment.author_email.strip().lower()
+
+
 def can_flag(actor: Actor, comment: Comment, guest_email: str = "") -> bool:
     """Readers flag published comments: members, and guests who confirmed an email here; not their own."""
-    if not comment.is_published or wrote(actor, comment):
+    if not comment.is_published or is_own(actor, comment, guest_email):
         return False
-    if actor.is_member:
-        return True
-    # A returning guest is known by the confirmed email in their cookie, not only by this session.
-    return bool(guest_email) and guest_email.strip().lower() != comment.author_email.strip().lower()
+    return actor.is_member or bool(guest_email)
 
 
 def can_ban(actor: Actor) -> bool:

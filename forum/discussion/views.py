@@ -182,7 +182,7 @@ def flag(request: HttpRequest, pk: int) -> HttpResponse:
     actor = actor_for(request)
     guest_email = confirmed_guest(request).get("email", "")
     if not rules.can_flag(actor, comment, guest_email):
-        own = rules.wrote(actor, comment) or (guest_email and guest_email.lower() == comment.author_email.lower())
+        own = rules.is_own(actor, comment, guest_email)
         context = {"comment": comment, "essay": comment.essay, "own": own, "signed_in": actor.is_member}
         return render(request, "discussion/flag.html", context, status=403)
     form = FlagForm(request.POST or None)
