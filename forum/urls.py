@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+import forum.converters  # noqa: F401  (registers <id:...>)
 from forum.essays import views as essay_views
 from forum.moderation.health import healthz
 

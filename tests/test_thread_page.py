@@ -186,3 +186,7 @@ def test_essay_bodies_are_rendered_once_and_sanitised(author):
     )
     assert "<h2>Part one</h2>" in essay.body_html
     assert "<script>" not in essay.body_html
+
+
+def test_an_absurd_comment_id_is_a_404_not_a_500(client):
+    assert client.get("/comments/123456789012345678901234567890/").status_code == 404
