@@ -201,3 +201,17 @@ def test_members_pages_are_not_conditional(client, essay, member):
     client.force_login(member)
     response = client.get(essay.get_absolute_url())
     assert not response.has_header("ETag")
+
+
+def test_public_readers_share_the_cached_page_but_each_gets_their_own_form_values(essay):
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    pages = [first.get(essay.get_absolute_url()).text, second.get(essay.get_absolute_url()).text]
+    keys = [re.search(r'name="submission_key" value="([^"]+)"', page).group(1) for page in pages]
+    tokens = [re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1) for page in pages]
+    assert keys[0] != keys[1] and tokens[0] != tokens[1]
+    assert "placeholder" not in pages[0]
+    for client, key, token, name in ((first, keys[0], tokens[0], "First"), (second, keys[1], tokens[1], "Second")):
+        data = form_data(name=name, email=f"{name.lower()}@example.net", body=f"{name} reader's view.")
+        data.update(submission_key=key, csrfmiddlewaretoken=token)
+        assert client.post(reverse("discussion:comment", kwargs={"slug": essay.slug}), data).status_code == 302
+    assert Comment.objects.count() == 2  # two readers, two comments: the cached page did not share a key

@@ -202,3 +202,30 @@ def test_a_stale_csrf_token_keeps_the_text(member, essay):
     assert response.status_code == 403
     assert "Hours of careful writing.</textarea>" in response.text
     assert "Nothing was lost" in response.text
+
+
+def test_a_double_submit_racing_past_the_first_check_still_gets_the_receipt(client, member, essay):
+    """The second send saw no comment with its key, then the first one committed its words."""
+    from unittest import mock
+
+    from forum.discussion import services
+    from forum.discussion.models import Comment as CommentModel
+
+    client.force_login(member)
+    data = form(body="Sent twice at once.")
+    client.post(comment_url(essay), data)
+    first = CommentModel.objects.get()
+    real_filter = CommentModel.objects.filter
+    calls = {"n": 0}
+
+    def blind_first_lookup(*args, **kwargs):
+        if "submission_key" in kwargs and calls["n"] == 0:
+            calls["n"] += 1
+            return CommentModel.objects.none()  # as if the first send had not committed yet
+        return real_filter(*args, **kwargs)
+
+    with mock.patch.object(services.Comment.objects, "filter", side_effect=blind_first_lookup):
+        response = client.post(comment_url(essay), data)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("discussion:receipt", kwargs={"pk": first.pk})
+    assert CommentModel.objects.count() == 1

@@ -1,11 +1,18 @@
+import uuid
+
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, quote_etag
 from django.views.decorators.http import require_GET
 
+from forum.discussion.forms import GuestCommentForm, shown_now
 from forum.discussion.models import Comment, Subscription
 from forum.discussion.page import View, actor_for, discussion_context, discussion_key, is_public_reader
 
@@ -23,6 +30,30 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "essays/home.html", {"essays": essays})
 
 
+# What differs between two public readers' copies of the same page: filled in per response.
+PER_READER = ("csrf-token-placeholder", "submission-key-placeholder", "shown-at-placeholder")
+
+
+def public_page(request: HttpRequest, essay: Essay, actor) -> str:
+    """The whole page for a public reader, rendered once per version of the discussion.
+
+    The cached copy carries placeholders where each reader needs their own
+    values: the CSRF token, the form's submission key and its shown-at time.
+    """
+    key = "page:" + discussion_key(essay, View.from_request(request), actor)
+    html = cache.get(key)
+    if html is None:
+        context = {"essay": essay, **discussion_context(request, essay), "csrf_token": PER_READER[0]}
+        # Public readers are guests: the guest form, with placeholders for this reader's values.
+        context["form"] = GuestCommentForm(initial={"submission_key": PER_READER[1], "shown_at": PER_READER[2]})
+        html = render_to_string("essays/detail.html", context, request)
+        cache.set(key, html, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
+    fresh = (get_token(request), str(uuid.uuid4()), shown_now())
+    for placeholder, value in zip(PER_READER, fresh, strict=True):
+        html = html.replace(placeholder, value)
+    return html
+
+
 @require_GET
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
     essays = Essay.objects.published().select_related("author")
@@ -38,7 +69,10 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         not_modified = get_conditional_response(request, etag=etag, last_modified=int(essay.last_modified.timestamp()))
         if not_modified is not None:
             return not_modified
-    response = render(request, "essays/detail.html", {"essay": essay, **discussion_context(request, essay)})
+    if conditional:
+        response = HttpResponse(public_page(request, essay, actor))
+    else:
+        response = render(request, "essays/detail.html", {"essay": essay, **discussion_context(request, essay)})
     if conditional:
         response["ETag"] = etag
         response["Last-Modified"] = http_date(essay.last_modified.timestamp())
