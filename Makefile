@@ -14,6 +14,7 @@ help:
 	@echo "make test   install the dev tools and run lint, migration check and the whole test suite"
 	@echo "make serve  production-style: collectstatic, gunicorn and the worker (needs SECRET_KEY etc.)"
 	@echo "make fmt    format and auto-fix with ruff"
+	@echo "make bench  benchmark the essay page (N=100..10,000) against xtd and a static file; concurrent posting"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12+ is needed: set PYTHON=/path/to/python3.13")'
@@ -59,4 +60,12 @@ fmt: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-.PHONY: help install setup run serve lint test fmt
+# Installs the load generator (Debian's wrk) if missing; knobs and output: docs/performance.md.
+bench: install
+	@command -v wrk >/dev/null && command -v curl >/dev/null || { \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "Installing wrk and curl with apt-get"; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl >/dev/null; }
+	$(PY) bench/run.py
+
+.PHONY: help install setup run serve lint test fmt bench
