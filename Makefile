@@ -53,7 +53,12 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format --check .
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
-test: lint
+# axe-core and the Nu HTML Checker for the browser tests, pinned in package-lock.json
+# (--ignore-scripts: vnu-jar would download a Java of its own; the system's is used).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+test: lint node_modules/.package-lock.json
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 fmt: $(VENV)/.installed-dev

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "forum.discussion",
     "forum.audit",
     "forum.moderation",
+    "forum.portability",
 ]
 
 MIDDLEWARE = [
