@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "forum.audit",
     "forum.moderation",
     "forum.portability",
+    "forum.imports",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "forum.moderation.middleware.PostingHealthMiddleware",
+    # Old permalinks of imported blogs: looked up only when nothing else answered (a 404).
+    "forum.imports.middleware.LegacyRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "forum.urls"
@@ -204,7 +207,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", "https:"],  # essays may show images hosted elsewhere (imported blogs)
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "form-action": [CSP.SELF],

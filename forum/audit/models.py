@@ -43,6 +43,7 @@ class Action(models.TextChoices):
     BANNED = "banned", "banned"
     BAN_LIFTED = "ban_lifted", "ban lifted"
     POLICY_CHANGED = "policy_changed", "moderation policy changed"
+    IMPORTED = "imported", "imported from another blog"
 
 
 class AuditQuerySet(models.QuerySet):

@@ -9,7 +9,9 @@ bleach is unmaintained since 6.4; keeping every call to it in this module
 makes a move to nh3 a one-module change, tested by tests/test_markup.py.
 """
 
+import re
 from functools import partial
+from html.parser import HTMLParser
 
 import bleach
 from bleach.linkifier import LinkifyFilter, build_url_re
@@ -135,3 +137,320 @@ def stored_html(html: str) -> SafeString:
     fields); never for anything else a user typed.
     """
     return mark_safe(html)
+
+
+# --- Imported HTML (Blogger, WordPress, Disqus) ----------------------------
+# Other platforms store HTML. An import does not keep it: it becomes Markdown,
+# the source every essay and comment here is edited in, and that Markdown is
+# rendered by render_essay/render_comment above like anything typed here. So
+# the one sanitiser sees imported text too, and nothing imported reaches a page
+# without it. The conversion keeps structure (paragraphs, line breaks,
+# emphasis, links, quotes, lists, code; in essays headings and images too),
+# escapes the text so that it reads as written, and drops what cannot be shown
+# (scripts, styles, forms, media): an embedded frame becomes a link.
+
+_HTML_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+)
+# Elements whose content is not text for a reader: dropped with everything inside.
+_HTML_DROPPED = frozenset(
+    {
+        "script", "style", "noscript", "template", "head", "title", "textarea", "select", "button",
+        "object", "svg", "math", "canvas", "audio", "video", "map", "frameset", "noembed",
+    }
+)  # fmt: skip
+_HTML_EMBEDS = frozenset({"iframe", "frame", "embed"})  # become a link to their src
+_HTML_BLOCKS = frozenset(
+    {
+        "p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "figure", "figcaption",
+        "center", "address", "details", "summary", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr",
+        "caption", "form", "fieldset", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li",
+        "pre", "hr", "body", "html",
+    }
+)  # fmt: skip
+_HTML_MAX_NESTING = 100  # deeper elements are read as part of their ancestor: no recursion limit to hit
+_BREAK = "\x00"  # a <br> while a paragraph is assembled (neither XML nor HTML text can hold NUL)
+_MD_INLINE_SPECIAL = re.compile(r"[\\`*\[\]<]|(?<!\w)_|_(?!\w)|&(?=#?\w+;)")
+_MD_LINE_START = re.compile(r"^([#>+=|-]|~~~|\d+[.)])")
+_MD_LIST = re.compile(r"^(- |\d+\. )")  # a list we wrote (a paragraph starting so was escaped)
+_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+_URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+class _Node:
+    __slots__ = ("attrs", "children", "tag")
+
+    def __init__(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tag = tag
+        self.attrs = {name: value or "" for name, value in attrs}
+        self.children: list[_Node | str] = []
+
+
+class _TreeBuilder(HTMLParser):
+    """A forgiving tree of the HTML: unclosed and stray tags are common in old posts."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = _Node("#root", [])
+        self.stack = [self.root]
+        self.dropping = 0  # depth inside elements dropped with their content
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if self.dropping:
+            self.dropping += tag not in _HTML_VOID and (tag in _HTML_DROPPED or tag in _HTML_EMBEDS)
+            return
+        if tag in _HTML_BLOCKS:
+            self._close_implied(tag)
+        node = _Node(tag, attrs)
+        if tag in _HTML_EMBEDS:
+            self.stack[-1].children.append(node)
+            self.dropping = tag not in _HTML_VOID  # an iframe's fallback content is not shown
+        elif tag in _HTML_DROPPED:
+            self.dropping = 1
+        else:
+            self.stack[-1].children.append(node)
+            if tag not in _HTML_VOID and len(self.stack) < _HTML_MAX_NESTING:
+                self.stack.append(node)
+
+    def handle_startendtag(self, tag: str, attrs) -> None:
+        """<br/>, <div/>, <script/>: an element with nothing inside."""
+        if self.dropping or tag in _HTML_DROPPED:
+            return
+        if tag in _HTML_BLOCKS:
+            self._close_implied(tag)
+        self.stack[-1].children.append(_Node(tag, attrs))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.dropping:
+            self.dropping -= tag in _HTML_DROPPED or tag in _HTML_EMBEDS
+            return
+        for index in range(len(self.stack) - 1, 0, -1):
+            if self.stack[index].tag == tag:
+                del self.stack[index:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        if not self.dropping:
+            self.stack[-1].children.append(data)
+
+    def _close_implied(self, tag: str) -> None:
+        """A block closes an open paragraph; a list item closes the open item of its list."""
+        if self.stack[-1].tag == "p" and len(self.stack) > 1:
+            self.stack.pop()
+        if tag in ("li", "dt", "dd"):
+            for index in range(len(self.stack) - 1, 0, -1):
+                name = self.stack[index].tag
+                if name in ("ul", "ol", "dl"):
+                    break
+                if name in ("li", "dt", "dd"):
+                    del self.stack[index:]
+                    break
+
+
+def _parse_html(html: str) -> _Node:
+    builder = _TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    return builder.root
+
+
+def _escape_text(text: str) -> str:
+    """Text that Markdown shows as written: "*", "[", "&amp;", "<b>" are not markup."""
+    return _MD_INLINE_SPECIAL.sub(lambda match: "\\" + match.group(0), _HTML_SPACE.sub(" ", text))
+
+
+def _safe_url(url: str) -> str:
+    """A link target as written if it is web, mail or relative; "" otherwise."""
+    url = "".join(ch for ch in url if ch > " " and ch != "\x7f")
+    scheme = _URL_SCHEME.match(url)
+    if scheme and scheme.group(1).lower() not in PROTOCOLS:
+        return ""
+    if url.startswith("//"):
+        url = "https:" + url
+    return url.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
+
+
+def _fence(text: str, minimum: int) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(minimum, longest + 1)
+
+
+def _raw_text(node: _Node) -> str:
+    parts: list[str] = []
+    for child in node.children:
+        if isinstance(child, str):
+            parts.append(child)
+        elif child.tag == "br":
+            parts.append("\n")
+        else:
+            parts.append(_raw_text(child))
+    return "".join(parts)
+
+
+def _wrap(inner: str, mark: str) -> str:
+    """Emphasis around the words only: "<b> bold </b>" gives " **bold** "."""
+    strip = " " + _BREAK
+    words = inner.strip(strip)
+    if not words:
+        return inner
+    lead = inner[: len(inner) - len(inner.lstrip(strip))]
+    trail = inner[len(inner.rstrip(strip)) :]
+    return f"{lead}{mark}{words}{mark}{trail}"
+
+
+def _indent(text: str, prefix: str, first: str) -> str:
+    lines = text.split("\n")
+    return "\n".join([first + lines[0], *((prefix + line) if line else line for line in lines[1:])])
+
+
+def _paragraphs(inline: str) -> list[str]:
+    """Inline Markdown with <br> markers as paragraphs: two breaks in a row end one."""
+    out = []
+    for chunk in re.split(f"{_BREAK}(?: *{_BREAK})+", inline):
+        lines = [line.strip(" ") for line in chunk.split(_BREAK)]
+        lines = [_MD_LINE_START.sub(r"\\\1", line) for line in lines if line]
+        if lines:
+            out.append("\\\n".join(lines))
+    return out
+
+
+class _MarkdownWriter:
+    def __init__(self, essay: bool) -> None:
+        self.essay = essay
+        self.in_link = 0
+
+    def blocks(self, node: _Node) -> list[str]:
+        """The Markdown blocks (paragraphs, lists...) of an element's content."""
+        out: list[str] = []
+        inline: list[str] = []
+        for child in node.children:
+            if isinstance(child, str) or (child.tag not in _HTML_BLOCKS and child.tag not in _HTML_EMBEDS):
+                inline.append(self.inline(child))
+                continue
+            out.extend(_paragraphs("".join(inline)))
+            inline.clear()
+            out.extend(self.block(child))
+        out.extend(_paragraphs("".join(inline)))
+        return [block for block in out if block.strip()]
+
+    def block(self, node: _Node) -> list[str]:
+        tag = node.tag
+        if tag in _HTML_EMBEDS:
+            src = _safe_url(node.attrs.get("src", ""))
+            return [f"[Embedded content]({src})"] if src.startswith(("http:", "https:")) else []
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            text = " ".join(_paragraphs(self.inline_children(node))).replace("\\\n", " ")
+            if not text:
+                return []
+            return [f"{'#' * int(tag[1])} {text}" if self.essay else f"**{text}**"]
+        if tag == "hr":
+            return ["* * *"] if self.essay else []
+        if tag == "pre":
+            code = _raw_text(node).strip("\n")
+            if not code.strip():
+                return []
+            fence = _fence(code, 3)
+            return [f"{fence}\n{code}\n{fence}"]
+        if tag == "blockquote":
+            inner = "\n\n".join(self.blocks(node))
+            return ["\n".join(f"> {line}" if line else ">" for line in inner.split("\n"))] if inner else []
+        if tag in ("ul", "ol"):
+            return self.list_block(node)
+        if tag == "tr":
+            cells = [
+                " ".join(_paragraphs(self.inline_children(cell))) for cell in node.children if isinstance(cell, _Node)
+            ]
+            row = " | ".join(cell for cell in cells if cell)
+            return [row] if row else []
+        return self.blocks(node)
+
+    def list_block(self, node: _Node) -> list[str]:
+        ordered = node.tag == "ol"
+        start = node.attrs.get("start", "")
+        number = int(start) if start.isdigit() else 1
+        items: list[list[str]] = []
+        for child in node.children:
+            if isinstance(child, str):
+                if child.strip():
+                    items.append(_paragraphs(self.inline(child)))
+            elif child.tag in ("ul", "ol") and items:  # a list straight inside a list: under the item before
+                items[-1].extend(self.list_block(child))
+            elif child.tag in _HTML_BLOCKS:
+                items.append(self.blocks(child) if child.tag == "li" else self.block(child))
+            else:
+                items.append(_paragraphs(self.inline(child)))
+        rendered = []
+        for blocks in items:
+            if blocks:
+                marker = f"{number}. " if ordered else "- "
+                number += 1
+                body = blocks[0] + "".join(("\n" if _MD_LIST.match(b) else "\n\n") + b for b in blocks[1:])
+                rendered.append(_indent(body, " " * len(marker), marker))
+        if not rendered:
+            return []
+        # A list stays tight (no <p> in its items) unless an item holds several paragraphs.
+        tight = all(sum(not _MD_LIST.match(b) for b in blocks) <= 1 for blocks in items)
+        return ["\n".join(rendered) if tight else "\n\n".join(rendered)]
+
+    def inline_children(self, node: _Node) -> str:
+        return "".join(self.inline(child) for child in node.children)
+
+    def inline(self, node: "_Node | str") -> str:
+        """Inline Markdown, with _BREAK markers for line breaks."""
+        if isinstance(node, str):
+            return _escape_text(node)
+        tag = node.tag
+        if tag == "br":
+            return _BREAK
+        if tag == "img":
+            return self.image(node)
+        if tag in _HTML_EMBEDS:
+            return ""
+        if tag in ("code", "kbd", "samp", "tt"):
+            text = _HTML_SPACE.sub(" ", _raw_text(node))
+            if not text.strip():
+                return text
+            pad = " " if text.startswith("`") or text.endswith("`") else ""
+            fence = _fence(text, 1)
+            return f"{fence}{pad}{text}{pad}{fence}"
+        if tag == "a":
+            href = _safe_url(node.attrs.get("href", ""))
+            self.in_link += 1
+            inner = self.inline_children(node)
+            self.in_link -= 1
+            label = inner.replace(_BREAK, " ").strip()
+            if not href or href.startswith("#") or not label or self.in_link:
+                return inner
+            return f"[{label}]({href})"
+        inner = self.inline_children(node)
+        if tag in ("em", "i", "cite", "var", "dfn"):
+            return _wrap(inner, "*")
+        if tag in ("strong", "b"):
+            return _wrap(inner, "**")
+        if tag in _HTML_BLOCKS:  # a block inside inline content (a <div> in a link) is a line of its own
+            return _BREAK + inner + _BREAK
+        return inner
+
+    def image(self, node: _Node) -> str:
+        src = _safe_url(node.attrs.get("src", ""))
+        alt = _escape_text(node.attrs.get("alt", "")).strip()
+        if not src or (self.in_link and not self.essay):
+            return alt
+        if self.essay:
+            return f"![{alt}]({src})"
+        return f"[{alt or 'image'}]({src})"  # comments show no images: a link to it
+
+
+def markdown_from_html(html: str, *, essay: bool = False) -> str:
+    """Imported HTML (a Blogger post, a WordPress comment...) as the Markdown we store.
+
+    Save the result as the body (Essay.body, Comment.set_text): it is then
+    rendered and sanitised like everything written here.
+    """
+    markdown = "\n\n".join(_MarkdownWriter(essay).blocks(_parse_html(html)))
+    return re.sub(r"\n{3,}", "\n\n", markdown).strip()
+
+
+def text_from_html(html: str) -> str:
+    """The words of an HTML fragment (a title, a name): tags dropped, entities decoded, spaces collapsed."""
+    return _HTML_SPACE.sub(" ", _raw_text(_parse_html(html)).replace("\u00a0", " ")).strip()
