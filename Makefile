@@ -31,7 +31,13 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-setup: install
+# A development .env (git-ignored): DEBUG on, so manage.py works without exporting anything.
+# The real environment always wins over it (production sets DEBUG=false and a SECRET_KEY).
+.env:
+	@echo "DEBUG=true" > .env
+	@echo "Wrote .env (DEBUG=true) for development"
+
+setup: install .env
 	DEBUG=true $(PY) manage.py migrate --no-input
 	DEBUG=true $(PY) manage.py load_demo
 
