@@ -26,13 +26,16 @@ def _fast_passwords(settings):
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Rate limits (ours and allauth's) count in the cache; the policy is kept there too.
+    from forum.essays.views import forget_pages
     from forum.moderation.models import Policy
 
     cache.clear()
     Policy.forget()
+    forget_pages()
     yield
     cache.clear()
     Policy.forget()
+    forget_pages()
 
 
 def make_member(email: str, name: str, affiliation: str = "", verified: bool = True) -> User:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from forum.discussion import proxy
 from forum.discussion.models import Comment
 from forum.discussion.rules import Actor
+from forum.essays.views import forget_pages
 
 from .conftest import add_comment, form_data
 
@@ -79,6 +80,7 @@ def test_a_permalink_lands_on_the_page_that_holds_the_comment(client, essay, lon
 
 def page_queries(client, url: str) -> int:
     cache.clear()
+    forget_pages()
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
     return len(queries)

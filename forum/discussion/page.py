@@ -189,7 +189,16 @@ def discussion_key(essay: Essay, view: View, actor: rules.Actor) -> str:
 
     open_now = rules.can_comment_on(actor, essay)
     policy = Policy.current().updated_at.timestamp() if Policy.current().updated_at else 0
-    parts = (essay.pk, essay.discussion_version, essay.updated_at.timestamp(), policy, open_now, *astuple(view))
+    changed = essay.discussion_changed_at.timestamp() if essay.discussion_changed_at else 0
+    parts = (
+        essay.pk,
+        essay.discussion_version,
+        changed,
+        essay.updated_at.timestamp(),
+        policy,
+        open_now,
+        *astuple(view),
+    )
     return f"discussion:{release()}:" + ":".join(str(part) for part in parts)
 
 

@@ -1,3 +1,4 @@
+import re
 import uuid
 
 from django.conf import settings
@@ -32,26 +33,46 @@ def home(request: HttpRequest) -> HttpResponse:
 
 # What differs between two public readers' copies of the same page: filled in per response.
 PER_READER = ("csrf-token-placeholder", "submission-key-placeholder", "shown-at-placeholder")
+_SPLIT = re.compile("(" + "|".join(PER_READER) + ")")
+# The last pages served, already split and encoded, kept in this process: the
+# key holds the discussion's version, so a kept page is never stale.
+_recent: dict[str, tuple[bytes, ...]] = {}
+RECENT_PAGES, RECENT_MAX_BYTES = 32, 4_000_000
 
 
-def public_page(request: HttpRequest, essay: Essay, actor) -> str:
-    """The whole page for a public reader, rendered once per version of the discussion.
+def forget_pages() -> None:
+    """Drop this process's kept pages (tests; after restoring a database)."""
+    _recent.clear()
 
-    The cached copy carries placeholders where each reader needs their own
-    values: the CSRF token, the form's submission key and its shown-at time.
-    """
-    key = "page:" + discussion_key(essay, View.from_request(request), actor)
-    html = cache.get(key)
-    if html is None:
+
+def _page_parts(request: HttpRequest, essay: Essay, actor, key: str) -> tuple[bytes, ...]:
+    parts = _recent.get(key) or cache.get(key)
+    if parts is None:
         context = {"essay": essay, **discussion_context(request, essay), "csrf_token": PER_READER[0]}
         # Public readers are guests: the guest form, with placeholders for this reader's values.
         context["form"] = GuestCommentForm(initial={"submission_key": PER_READER[1], "shown_at": PER_READER[2]})
         html = render_to_string("essays/detail.html", context, request)
-        cache.set(key, html, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
-    fresh = (get_token(request), str(uuid.uuid4()), shown_now())
-    for placeholder, value in zip(PER_READER, fresh, strict=True):
-        html = html.replace(placeholder, value)
-    return html
+        parts = tuple(part.encode() for part in _SPLIT.split(html))
+        cache.set(key, parts, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
+    if key not in _recent and sum(map(len, parts)) <= RECENT_MAX_BYTES:
+        if len(_recent) >= RECENT_PAGES:
+            _recent.clear()
+        _recent[key] = parts
+    return parts
+
+
+def public_page(request: HttpRequest, essay: Essay, actor) -> bytes:
+    """The whole page for a public reader, rendered once per version of the discussion.
+
+    The cached copy holds placeholders where each reader needs their own
+    values: the CSRF token, the form's submission key and its shown-at time.
+    """
+    key = "page:" + discussion_key(essay, View.from_request(request), actor)
+    fresh = dict(
+        zip((p.encode() for p in PER_READER), (get_token(request), str(uuid.uuid4()), shown_now()), strict=True)
+    )
+    fresh = {placeholder: value.encode() for placeholder, value in fresh.items()}
+    return b"".join(fresh.get(part, part) for part in _page_parts(request, essay, actor, key))
 
 
 @require_GET
