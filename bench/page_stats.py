@@ -33,14 +33,16 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from forum.essays.views import forget_pages  # noqa: E402
 from forum.moderation.models import Policy  # noqa: E402
 
 ANCHOR = re.compile(rb'<li id="c(\d+)"')
 
 
 def cold() -> None:
-    """Forget every cached fragment; keep only the moderation policy (cached for every page alike)."""
+    """Forget every cached page and fragment; keep only the moderation policy (cached for every page alike)."""
     cache.clear()
+    forget_pages()
     Policy.forget()
     Policy.current()
 
