@@ -61,18 +61,15 @@ def _page_parts(request: HttpRequest, essay: Essay, actor, key: str) -> tuple[by
     return parts
 
 
-def public_page(request: HttpRequest, essay: Essay, actor) -> bytes:
+def public_page(request: HttpRequest, essay: Essay, actor, key: str) -> bytes:
     """The whole page for a public reader, rendered once per version of the discussion.
 
     The cached copy holds placeholders where each reader needs their own
     values: the CSRF token, the form's submission key and its shown-at time.
     """
-    key = "page:" + discussion_key(essay, View.from_request(request), actor)
-    fresh = dict(
-        zip((p.encode() for p in PER_READER), (get_token(request), str(uuid.uuid4()), shown_now()), strict=True)
-    )
-    fresh = {placeholder: value.encode() for placeholder, value in fresh.items()}
-    return b"".join(fresh.get(part, part) for part in _page_parts(request, essay, actor, key))
+    values = (get_token(request), str(uuid.uuid4()), shown_now())
+    fresh = {placeholder.encode(): value.encode() for placeholder, value in zip(PER_READER, values, strict=True)}
+    return b"".join(fresh.get(part, part) for part in _page_parts(request, essay, actor, "page:" + key))
 
 
 @require_GET
@@ -83,20 +80,16 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         essays = essays.annotate(followed=Exists(mine))
     essay = get_object_or_404(essays, slug=slug)
     actor = actor_for(request)
+    if not is_public_reader(request, actor) or len(messages.get_messages(request)):
+        # Members, guests with their own comments, anyone with a message: their own page.
+        return render(request, "essays/detail.html", {"essay": essay, **discussion_context(request, essay)})
     # Public readers all see the same page: answer "has it changed?" without rendering it.
-    conditional = is_public_reader(request, actor) and not len(messages.get_messages(request))
-    if conditional:
-        etag = quote_etag(discussion_key(essay, View.from_request(request), actor).replace(":", "-"))
-        not_modified = get_conditional_response(request, etag=etag, last_modified=int(essay.last_modified.timestamp()))
-        if not_modified is not None:
-            return not_modified
-    if conditional:
-        response = HttpResponse(public_page(request, essay, actor))
-    else:
-        response = render(request, "essays/detail.html", {"essay": essay, **discussion_context(request, essay)})
-    if conditional:
-        response["ETag"] = etag
-        response["Last-Modified"] = http_date(essay.last_modified.timestamp())
-        patch_cache_control(response, private=True, no_cache=True)
-        patch_vary_headers(response, ["Cookie"])
+    key = discussion_key(essay, View.from_request(request), actor)
+    etag, modified = quote_etag(key.replace(":", "-")), essay.last_modified.timestamp()
+    response = get_conditional_response(request, etag=etag, last_modified=int(modified))
+    if response is None:
+        response = HttpResponse(public_page(request, essay, actor, key))
+    response["ETag"], response["Last-Modified"] = etag, http_date(modified)  # on a 304 too
+    patch_cache_control(response, private=True, no_cache=True)
+    patch_vary_headers(response, ["Cookie"])
     return response
