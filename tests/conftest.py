@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from forum.accounts.models import User
@@ -130,3 +132,28 @@ def form_data(**fields) -> dict:
 
     shown = signing.dumps(int(time.time()) - 60, salt=FORM_SHOWN_SALT)
     return {"submission_key": str(uuid.uuid4()), "shown_at": shown, **fields}
+
+
+# --- Walking URLs as every kind of user (tests/test_desk.py, tests/test_proxy_permissions.py) ---
+
+LOGIN = "login"
+
+
+def client_as(role: str, essay: Essay, users: dict) -> Client:
+    """A browser for a role: anonymous, a guest who has posted a comment, or one of `users` signed in."""
+    client = Client()
+    if role == "guest":
+        client.post(
+            reverse("discussion:comment", kwargs={"slug": essay.slug}),
+            form_data(name="A Guest", email="guest@example.net", body="A guest's view."),
+        )
+    elif role != "anonymous":
+        client.force_login(users[role])
+    return client
+
+
+def outcome(response) -> int | str:
+    """The status, or LOGIN for a redirect to the sign-in page."""
+    if response.status_code == 302 and "/accounts/login/" in response["Location"]:
+        return LOGIN
+    return response.status_code

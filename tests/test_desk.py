@@ -11,12 +11,12 @@ from forum.discussion.models import Comment
 from forum.discussion.rules import Decision
 from forum.essays.models import Essay
 
-from .conftest import add_comment, form_data, make_member
+from .conftest import LOGIN, add_comment, make_member, outcome
+from .conftest import client_as as shared_client_as
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ["anonymous", "guest", "member", "author", "moderator", "admin"]
-LOGIN = "login"
 
 
 @pytest.fixture
@@ -34,21 +34,7 @@ def desk(author, member, moderator, admin_user, essay):
 
 
 def client_as(role: str, desk: dict) -> Client:
-    client = Client()
-    if role == "guest":
-        client.post(
-            reverse("discussion:comment", kwargs={"slug": desk["essay"].slug}),
-            form_data(name="A Guest", email="guest@example.net", body="A guest's view."),
-        )
-    elif role != "anonymous":
-        client.force_login(desk["users"][role])
-    return client
-
-
-def outcome(response) -> int | str:
-    if response.status_code == 302 and "/accounts/login/" in response["Location"]:
-        return LOGIN
-    return response.status_code
+    return shared_client_as(role, desk["essay"], desk["users"])
 
 
 def expect(role: str, moderators, author, members=403):

@@ -15,13 +15,13 @@ from forum.discussion import proxy
 from forum.discussion.models import Comment, Correction
 from forum.discussion.rules import Actor
 
-from .conftest import form_data, make_member
+from .conftest import LOGIN, make_member, outcome
+from .conftest import client_as as shared_client_as
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ["anonymous", "guest", "member", "submitter", "other", "author", "moderator", "admin"]
 DECIDERS = {"author", "moderator", "admin"}
-LOGIN = "login"
 
 
 @pytest.fixture
@@ -62,21 +62,7 @@ def world(author, member, other, moderator, admin_user, essay):
 
 
 def client_as(role: str, world: dict) -> Client:
-    client = Client()
-    if role == "guest":
-        client.post(
-            reverse("discussion:comment", kwargs={"slug": world["essay"].slug}),
-            form_data(name="A Guest", email="guest@example.net", body="Guest words."),
-        )
-    elif role != "anonymous":
-        client.force_login(world["users"][role])
-    return client
-
-
-def outcome(response) -> int | str:
-    if response.status_code == 302 and "/accounts/login/" in response["Location"]:
-        return LOGIN
-    return response.status_code
+    return shared_client_as(role, world["essay"], world["users"])
 
 
 def expected(role: str, allowed, for_members=403) -> int | str:
