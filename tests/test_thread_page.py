@@ -106,7 +106,8 @@ def test_the_page_costs_the_same_queries_with_10_and_300_comments(client, author
         client.force_login(member)
     count_queries(client, small.get_absolute_url())  # warm the session
     assert count_queries(client, small.get_absolute_url()) == count_queries(client, large.get_absolute_url())
-    # Readers: essay, counts, this page's threads, their comments. Members add who they are and what they may do.
+    # Readers: the essay's head (for the cache key), the essay, counts, this page's threads, their comments.
+    # Members: no head (their page is their own), who they are and what they may do.
     assert count_queries(client, large.get_absolute_url()) <= (9 if signed_in else 5)
     client.get(small.get_absolute_url())  # both in the cache now (public readers only)
     warm_small = count_queries(client, small.get_absolute_url(), cold=False)
@@ -192,3 +193,28 @@ def test_essay_bodies_are_rendered_once_and_sanitised(author):
 
 def test_an_absurd_comment_id_is_a_404_not_a_500(client):
     assert client.get("/comments/123456789012345678901234567890/").status_code == 404
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "member"])
+@pytest.mark.parametrize(
+    ("status", "published_in"),
+    [("draft", timedelta(days=-1)), ("published", timedelta(days=1)), ("draft", timedelta(days=1))],
+    ids=["draft", "scheduled", "scheduled-draft"],
+)
+def test_unpublished_essays_are_not_found_by_public_readers_or_members(
+    client, author, member, signed_in, status, published_in
+):
+    # Public readers take another path (the essay's head only): the same rule must hold on both.
+    hidden = Essay.objects.create(
+        title="Hidden",
+        slug="hidden",
+        author=author,
+        body="x",
+        status=status,
+        published_at=timezone.now() + published_in,
+    )
+    add_comment(hidden, body="Not yet.")
+    if signed_in:
+        client.force_login(member)
+    assert client.get("/essays/hidden/").status_code == 404
+    assert client.get("/essays/no-such-essay/").status_code == 404

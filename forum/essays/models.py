@@ -1,5 +1,7 @@
+from functools import cache as cache_for_process
+
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -15,6 +17,37 @@ class EssayQuerySet(models.QuerySet):
     def listed(self) -> "EssayQuerySet":
         """Published essays that readers are shown (not the canary)."""
         return self.published().filter(is_canary=False)
+
+    def head(self, slug: str) -> "Essay | None":
+        """The essay's key columns only (see HEAD_FIELDS), published or not: check is_published.
+
+        Every public reader's request asks this before anything else. The ORM
+        spends about 0.4 ms building the equivalent query, twenty times what
+        the database spends answering it, so the SQL is built once per process.
+        """
+        return next(iter(self.raw(_head_sql(), [slug])), None)
+
+
+# What a public reader's request needs before it knows whether the cached page will do:
+# whether the essay is published and open, and what changes the page (see discussion_key).
+HEAD_FIELDS = (
+    "id",
+    "slug",
+    "status",
+    "published_at",
+    "comments_open",
+    "discussion_version",
+    "discussion_changed_at",
+    "updated_at",
+)
+
+
+@cache_for_process
+def _head_sql() -> str:
+    quote, meta = connection.ops.quote_name, Essay._meta
+    columns = ", ".join(quote(meta.get_field(name).column) for name in HEAD_FIELDS)
+    # Names from the model, quoted; the slug is a parameter.
+    return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.get_field('slug').column)} = %s"  # noqa: S608
 
 
 class Essay(models.Model):

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -45,9 +45,10 @@ def forget_pages() -> None:
     _recent.clear()
 
 
-def _page_parts(request: HttpRequest, essay: Essay, actor, key: str) -> tuple[bytes, ...]:
+def _page_parts(request: HttpRequest, head: Essay, key: str) -> tuple[bytes, ...]:
     parts = _recent.get(key) or cache.get(key)
     if parts is None:
+        essay = get_object_or_404(Essay.objects.published().select_related("author"), pk=head.pk)
         context = {"essay": essay, **discussion_context(request, essay), "csrf_token": PER_READER[0]}
         # Public readers are guests: the guest form, with placeholders for this reader's values.
         context["form"] = GuestCommentForm(initial={"submission_key": PER_READER[1], "shown_at": PER_READER[2]})
@@ -61,7 +62,7 @@ def _page_parts(request: HttpRequest, essay: Essay, actor, key: str) -> tuple[by
     return parts
 
 
-def public_page(request: HttpRequest, essay: Essay, actor, key: str) -> bytes:
+def public_page(request: HttpRequest, head: Essay, key: str) -> bytes:
     """The whole page for a public reader, rendered once per version of the discussion.
 
     The cached copy holds placeholders where each reader needs their own
@@ -69,26 +70,33 @@ def public_page(request: HttpRequest, essay: Essay, actor, key: str) -> bytes:
     """
     values = (get_token(request), str(uuid.uuid4()), shown_now())
     fresh = {placeholder.encode(): value.encode() for placeholder, value in zip(PER_READER, values, strict=True)}
-    return b"".join(fresh.get(part, part) for part in _page_parts(request, essay, actor, "page:" + key))
+    return b"".join(fresh.get(part, part) for part in _page_parts(request, head, "page:" + key))
 
 
 @require_GET
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
+    actor = actor_for(request)
+    if is_public_reader(request, actor) and not len(messages.get_messages(request)):
+        return public_detail(request, slug, actor)
+    # Members, guests with their own comments, anyone with a message: their own page.
     essays = Essay.objects.published().select_related("author")
     if request.user.is_authenticated:  # whether they follow it comes with the essay: no extra query
         mine = Subscription.objects.filter(essay=OuterRef("pk"), user=request.user)
         essays = essays.annotate(followed=Exists(mine))
     essay = get_object_or_404(essays, slug=slug)
-    actor = actor_for(request)
-    if not is_public_reader(request, actor) or len(messages.get_messages(request)):
-        # Members, guests with their own comments, anyone with a message: their own page.
-        return render(request, "essays/detail.html", {"essay": essay, **discussion_context(request, essay)})
-    # Public readers all see the same page: answer "has it changed?" without rendering it.
-    key = discussion_key(essay, View.from_request(request), actor)
-    etag, modified = quote_etag(key.replace(":", "-")), essay.last_modified.timestamp()
+    return render(request, "essays/detail.html", {"essay": essay, **discussion_context(request, essay)})
+
+
+def public_detail(request: HttpRequest, slug: str, actor) -> HttpResponse:
+    """Public readers all see the same page: answer "has it changed?" from the essay's head alone."""
+    head = Essay.objects.head(slug)
+    if head is None or not head.is_published:
+        raise Http404("No published essay here.")
+    key = discussion_key(head, View.from_request(request), actor)
+    etag, modified = quote_etag(key.replace(":", "-")), head.last_modified.timestamp()
     response = get_conditional_response(request, etag=etag, last_modified=int(modified))
     if response is None:
-        response = HttpResponse(public_page(request, essay, actor, key))
+        response = HttpResponse(public_page(request, head, key))
     response["ETag"], response["Last-Modified"] = etag, http_date(modified)  # on a 304 too
     patch_cache_control(response, private=True, no_cache=True)
     patch_vary_headers(response, ["Cookie"])
