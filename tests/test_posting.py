@@ -216,16 +216,42 @@ def test_a_double_submit_racing_past_the_first_check_still_gets_the_receipt(clie
     client.post(comment_url(essay), data)
     first = CommentModel.objects.get()
     real_filter = CommentModel.objects.filter
-    calls = {"n": 0}
+    blinded = []
 
     def blind_first_lookup(*args, **kwargs):
-        if "submission_key" in kwargs and calls["n"] == 0:
-            calls["n"] += 1
-            return CommentModel.objects.none()  # as if the first send had not committed yet
-        return real_filter(*args, **kwargs)
+        queryset = real_filter(*args, **kwargs)
+        if "submission_key" in kwargs and not blinded:
+            real_first = queryset.first
+
+            def first():  # its first look finds nothing, as if the first send had not committed yet
+                if not blinded:
+                    blinded.append(True)
+                    return None
+                return real_first()
+
+            queryset.first = first
+        return queryset
 
     with mock.patch.object(services.Comment.objects, "filter", side_effect=blind_first_lookup):
         response = client.post(comment_url(essay), data)
     assert response.status_code == 302
     assert response["Location"] == reverse("discussion:receipt", kwargs={"pk": first.pk})
     assert CommentModel.objects.count() == 1
+
+
+def test_a_submission_saved_by_another_request_a_moment_earlier_is_not_saved_again(essay):
+    """The unique submission key is the last guard: the second insert fails and returns the first comment."""
+    import uuid
+
+    from forum.discussion import services
+
+    key = uuid.uuid4()
+    first = add_comment(essay, body="Sent twice at once.", submission_key=key)
+    twin = Comment(essay=essay, author_name="A Guest", submission_key=key, status=Comment.Status.PUBLISHED)
+    twin.set_text("Sent twice at once.")
+    records = []
+    saved = services.save_once(twin, lambda: records.append("audit"), Comment.objects.filter(submission_key=key))
+    assert saved == first
+    assert records == []  # nothing recorded for the insert that failed
+    assert Comment.objects.count() == 1
+    assert Comment.objects.get().path == first.path  # the tree untouched

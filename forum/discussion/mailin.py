@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -25,7 +25,7 @@ from . import rules
 from .errors import ClosedError, LinkError, Refused
 from .mail import queue_email
 from .models import Comment, ReceivedMail
-from .services import attach_point, save_new_comment
+from .services import attach_point, save_once
 
 SENDER_LINK_SALT = "forum.discussion.mail-sender"
 REPLY_ADDRESS_SALT = "forum.discussion.reply-address"
@@ -73,8 +73,8 @@ def parent_from_token(token: str, essay: Essay) -> Comment | None:
 
 def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = None) -> Comment:
     """Save a comment that came by email, pending a moderator; mail its sender a link."""
-    existing = Comment.objects.filter(received_mail__message_id=incoming.message_id).first()
-    if existing is not None:
+    same_message = Comment.objects.filter(received_mail__message_id=incoming.message_id)
+    if (existing := same_message.first()) is not None:
         return existing
     actor = rules.Actor()
     if not rules.can_comment_on(actor, essay):
@@ -95,25 +95,22 @@ def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = No
         confirmation_nonce=secrets.token_hex(16),
     )
     comment.set_text(incoming.body[: settings.FORUM_MAX_COMMENT_CHARS])
-    try:
-        with transaction.atomic():
-            save_new_comment(comment)
-            ReceivedMail.objects.create(
-                comment=comment,
-                message_id=incoming.message_id,
-                sender=incoming.sender_email,
-                subject=incoming.subject[:300],
-                original=incoming.original,
-                attachments="\n".join(incoming.attachments),
-            )
-            note = "ignored attachments: " + ", ".join(incoming.attachments) if incoming.attachments else ""
-            label = f"{incoming.sender_email[:188]} (by email)"  # AuditEntry.actor_label holds 200
-            record(Action.RECEIVED_BY_EMAIL, comment=comment, actor_label=label, note=note)
-    except IntegrityError:  # the same message, delivered twice at once
-        existing = Comment.objects.filter(received_mail__message_id=incoming.message_id).first()
-        if existing is None:
-            raise
-        return existing
+
+    def records() -> None:
+        ReceivedMail.objects.create(
+            comment=comment,
+            message_id=incoming.message_id,
+            sender=incoming.sender_email,
+            subject=incoming.subject[:300],
+            original=incoming.original,
+            attachments="\n".join(incoming.attachments),
+        )
+        note = "ignored attachments: " + ", ".join(incoming.attachments) if incoming.attachments else ""
+        label = f"{incoming.sender_email[:188]} (by email)"  # AuditEntry.actor_label holds 200
+        record(Action.RECEIVED_BY_EMAIL, comment=comment, actor_label=label, note=note)
+
+    if (saved := save_once(comment, records, same_message)) is not comment:
+        return saved  # the same message, delivered twice at once
     screening.count("email")
     link = settings.SITE_URL + reverse("discussion:mail_sender", kwargs={"token": sender_token(comment)})
     queue_email(

@@ -14,7 +14,7 @@ from datetime import date
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -38,7 +38,7 @@ from .services import (
     attach_point,
     published,
     replace_text,
-    save_new_comment,
+    save_once,
 )
 
 PERSON_LINK_SALT = "forum.discussion.proxy-person-link"
@@ -69,8 +69,8 @@ def submit_proxy_post(
     parent: Comment | None = None,
 ) -> PostResult:
     """Save a comment attributed to `person`; it waits for a moderator, unseen."""
-    existing = Comment.objects.filter(submission_key=submission_key).first()
-    if existing is not None:
+    same_form = Comment.objects.filter(submission_key=submission_key)
+    if (existing := same_form.first()) is not None:
         return PostResult(comment=existing, created=False)
     if not rules.can_submit_proxy(actor, essay):
         raise NotAllowed("Only members with a verified email can post on someone's behalf here.")
@@ -92,26 +92,23 @@ def submit_proxy_post(
         submission_key=submission_key,
     )
     comment.set_text(body)
-    try:
-        with transaction.atomic():
-            save_new_comment(comment)
-            Provenance.objects.create(
-                comment=comment,
-                submitter=actor.user,
-                person_email=person.email,
-                received_via=receipt.via,
-                received_on=receipt.on,
-                original_message=receipt.original_message,
-                note_to_moderators=receipt.note_to_moderators,
-            )
-            channel = Provenance.Channel(receipt.via).label
-            note = f"on behalf of {person.name}, received {channel} on {receipt.on:%d %B %Y}"
-            record(Action.SUBMITTED, comment=comment, actor=actor.user, note=note)
-    except IntegrityError:
-        existing = Comment.objects.filter(submission_key=submission_key).first()
-        if existing is None:
-            raise
-        return PostResult(comment=existing, created=False)
+
+    def records() -> None:
+        Provenance.objects.create(
+            comment=comment,
+            submitter=actor.user,
+            person_email=person.email,
+            received_via=receipt.via,
+            received_on=receipt.on,
+            original_message=receipt.original_message,
+            note_to_moderators=receipt.note_to_moderators,
+        )
+        channel = Provenance.Channel(receipt.via).label
+        note = f"on behalf of {person.name}, received {channel} on {receipt.on:%d %B %Y}"
+        record(Action.SUBMITTED, comment=comment, actor=actor.user, note=note)
+
+    if (saved := save_once(comment, records, same_form)) is not comment:
+        return PostResult(comment=saved, created=False)
     screening.count("proxy")
     notify.item_awaits(comment)
     return PostResult(comment=comment, created=True, reparented=reparented)

@@ -6,11 +6,13 @@ comments.
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -72,8 +74,8 @@ def post_comment(
     confirmation link, unless this browser already confirmed that address
     (`trusted_guest_email`, from a signed cookie).
     """
-    existing = Comment.objects.filter(submission_key=submission_key).first()
-    if existing is not None:
+    same_form = Comment.objects.filter(submission_key=submission_key)
+    if (existing := same_form.first()) is not None:
         return PostResult(comment=existing, created=False)
 
     if not rules.can_comment_on(actor, essay):
@@ -92,7 +94,7 @@ def post_comment(
     except Refused as refusal:
         # The same form sent twice at the same moment: the other send may have just
         # saved these words. Then this one is a double submit, not a duplicate.
-        existing = Comment.objects.filter(submission_key=submission_key).first()
+        existing = same_form.first()
         if refusal.key == "duplicate" and existing is not None:
             return PostResult(comment=existing, created=False)
         raise
@@ -120,19 +122,15 @@ def post_comment(
         notify_replies=notify_replies and not actor.is_member,  # members choose on their profile
     )
     comment.set_text(body)
-    try:
-        with transaction.atomic():
-            save_new_comment(comment)
-            label = signature.name if actor.is_member else f"{signature.name} (guest)"
-            record(Action.POSTED, comment=comment, actor=actor.user, actor_label=label)
-            if status == Comment.Status.PUBLISHED:
-                record(Action.PUBLISHED, comment=comment, actor=actor.user, actor_label=label)
-    except IntegrityError:
-        # The same form arrived twice at the same moment: the other one won.
-        existing = Comment.objects.filter(submission_key=submission_key).first()
-        if existing is None:
-            raise
-        return PostResult(comment=existing, created=False)
+
+    def records() -> None:
+        label = signature.name if actor.is_member else f"{signature.name} (guest)"
+        record(Action.POSTED, comment=comment, actor=actor.user, actor_label=label)
+        if status == Comment.Status.PUBLISHED:
+            record(Action.PUBLISHED, comment=comment, actor=actor.user, actor_label=label)
+
+    if (saved := save_once(comment, records, same_form)) is not comment:
+        return PostResult(comment=saved, created=False)
 
     if not essay.is_canary:
         screening.count(status)
@@ -151,6 +149,21 @@ def published(comment: Comment) -> None:
     from .notifications import announce  # notifications -> mailin -> services
 
     announce(comment)
+
+
+def save_once(comment: Comment, records: Callable[[], object], same_submission: QuerySet[Comment]) -> Comment:
+    """Insert a new comment with its records in one transaction, or return the one
+    `same_submission` finds: the same submission, sent twice at once, saved by the other."""
+    try:
+        with transaction.atomic():
+            save_new_comment(comment)
+            records()
+    except IntegrityError:
+        existing = same_submission.first()
+        if existing is None:
+            raise
+        return existing
+    return comment
 
 
 def save_new_comment(comment: Comment) -> Comment:
