@@ -176,6 +176,28 @@ def test_the_sender_confirms_through_the_emailed_link_and_the_desk_shows_it(deli
     assert Client().post(link).status_code == 400  # the link works once
 
 
+@pytest.mark.parametrize("ticked", [True, False], ids=["ticked", "not-ticked"])
+def test_the_sender_may_ask_to_hear_of_replies_when_confirming(
+    deliver, essay, team, other, mailoutbox, django_capture_on_commit_callbacks, ticked
+):
+    comment = assert_accepted(deliver(message("plain.eml")), mailoutbox, "Sean.ORiain@example.ie")
+    (to_sender,) = [sent for sent in mailoutbox if sent.to == ["Sean.ORiain@example.ie"]]
+    link = LINK.search(to_sender.body).group(1)
+    assert "Email me when someone replies" in Client().get(link).content.decode()
+    confirmed = Client().post(link, {"notify_replies": "on"} if ticked else {})
+    assert ("when someone replies to it" in confirmed.content.decode()) is ticked
+    Comment.objects.filter(pk=comment.pk).update(status=Comment.Status.PUBLISHED)  # a moderator approved it
+
+    replier = Client()
+    replier.force_login(other)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        replier.post(reverse("discussion:reply", kwargs={"pk": comment.pk}), form_data(body="A reply to Seán."))
+    assert [sent.to for sent in mailoutbox if "Sean.ORiain@example.ie" in sent.to] == (
+        [["Sean.ORiain@example.ie"]] if ticked else []
+    )
+
+
 def test_an_html_only_message_becomes_readable_text(deliver, essay, team, mailoutbox):
     comment = assert_accepted(deliver(message("html-only.eml")), mailoutbox, "mei.lin@example.edu")
 

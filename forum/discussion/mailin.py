@@ -139,12 +139,15 @@ def read_sender_token(token: str) -> ReceivedMail:
     return received
 
 
-def confirm_sender(token: str) -> ReceivedMail:
-    """The sender says the message was theirs; the moderators see it. The link works once."""
+def confirm_sender(token: str, notify_replies: bool = False) -> ReceivedMail:
+    """The sender says the message was theirs; the moderators see it. The link works once.
+
+    They may ask for mail when someone replies, as the form's guests do.
+    """
     received = read_sender_token(token)
     with transaction.atomic():
         if not Comment.objects.filter(pk=received.pk, confirmation_nonce=received.comment.confirmation_nonce).update(
-            confirmation_nonce=""
+            confirmation_nonce="", notify_replies=notify_replies
         ):
             raise LinkError("This link has already been used.")
         ReceivedMail.objects.filter(pk=received.pk).update(sender_confirmed_at=timezone.now())

@@ -210,7 +210,10 @@ def flag(request: HttpRequest, pk: int) -> HttpResponse:
 def mail_sender(request: HttpRequest, token: str) -> HttpResponse:
     """The sender of an emailed comment says it was theirs (GET shows, POST confirms)."""
     try:
-        received = mailin.read_sender_token(token) if request.method == "GET" else mailin.confirm_sender(token)
+        if request.method == "POST":
+            received = mailin.confirm_sender(token, notify_replies=request.POST.get("notify_replies") == "on")
+        else:
+            received = mailin.read_sender_token(token)
     except services.LinkError as error:
         return render(request, "discussion/mail_sender.html", {"error": str(error)}, status=400)
     context = {"received": received, "comment": received.comment, "essay": received.comment.essay}
