@@ -191,6 +191,20 @@ def can_claim(email: str, provenance: Provenance) -> bool:
     )
 
 
+def can_claim_signed(email: str, comment: Comment) -> bool:
+    """A verified address equal to the one a guest, an old blog or an email signed with makes it that member's.
+
+    Not a proxy post (its address is the provenance's, see can_claim), and not
+    a guest's comment still waiting for its own confirmation link.
+    """
+    return (
+        bool(comment.author_email)
+        and comment.author_email.strip().lower() == email.strip().lower()
+        and comment.author_id is None
+        and comment.status != Comment.Status.AWAITING_CONFIRMATION
+    )
+
+
 def can_open_desk(actor: Actor) -> bool:
     """The moderators' desk: site moderators, and authors for their own essays."""
     return actor.is_moderator or (actor.is_member and Essay.objects.filter(author_id=actor.member_id).exists())

@@ -177,6 +177,20 @@ def save_new_comment(comment: Comment) -> Comment:
     return comment
 
 
+def claim_signed_comments(user, email: str) -> list[Comment]:
+    """Make the comments signed with this newly verified address the member's: guests', imported, emailed."""
+    claimed = []
+    for comment in Comment.objects.filter(author_email__iexact=email.strip(), author__isnull=True):
+        if not rules.can_claim_signed(email, comment):
+            continue
+        with transaction.atomic():
+            if not Comment.objects.filter(pk=comment.pk, author__isnull=True).update(author=user):
+                continue  # claimed at the same moment through another address
+            record(Action.CLAIMED, comment=comment, actor=user, note=f"verified {email}")
+        claimed.append(comment)
+    return claimed
+
+
 def guest_confirmation_token(comment: Comment) -> str:
     return signing.dumps({"c": comment.pk, "n": comment.confirmation_nonce}, salt=GUEST_LINK_SALT)
 
