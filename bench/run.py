@@ -211,6 +211,20 @@ def concurrency(kind: str) -> dict:
 # --- the report ------------------------------------------------------------------------------------
 
 
+def code_version() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    git = ["git", "-C", str(ROOT)]
+    try:
+        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)  # noqa: S603
+        status = [*git, "status", "--porcelain", "--untracked-files=no"]
+        changed = subprocess.run(status, capture_output=True, text=True, check=False)  # noqa: S603
+    except OSError:  # no git here
+        return "unknown (no git)"
+    if head.returncode != 0:
+        return "not a git checkout"
+    return f"commit {head.stdout.strip()}" + (" with uncommitted changes" if changed.stdout.strip() else "")
+
+
 def machine() -> list[str]:
     cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
     memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) / 1024 / 1024
@@ -219,6 +233,7 @@ def machine() -> list[str]:
     wrk_version = (wrk_version.stdout + wrk_version.stderr).split("\n")[0].split(" [")[0]
     packages = ", ".join(f"{p} {version(p)}" for p in ("Django", "gunicorn", "whitenoise", "markdown-it-py", "bleach"))
     return [
+        f"code: {code_version()}",
         f"machine: {os.cpu_count()} cores ({cpu.group(1) if cpu else '?'}), "
         f"{memory:.1f} GiB, Debian {debian}, Linux {platform.release()}",
         f"versions: Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {packages}, {wrk_version}",
