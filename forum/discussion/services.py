@@ -185,7 +185,7 @@ def claim_signed_comments(user, email: str) -> list[Comment]:
             continue
         with transaction.atomic():
             if not Comment.objects.filter(pk=comment.pk, author__isnull=True).update(author=user):
-                continue  # claimed at the same moment through another address
+                continue  # another request claimed it a moment ago
             record(Action.CLAIMED, comment=comment, actor=user, note=f"verified {email}")
         claimed.append(comment)
     return claimed

@@ -89,7 +89,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def public_detail(request: HttpRequest, slug: str, actor) -> HttpResponse:
     """Public readers all see the same page: answer "has it changed?" from the essay's head alone."""
-    head = Essay.objects.head(slug)
+    head = Essay.head(slug)
     if head is None or not head.is_published:
         raise Http404("No published essay here.")
     key = discussion_key(head, View.from_request(request), actor)
