@@ -233,7 +233,6 @@ def machine() -> list[str]:
     wrk_version = (wrk_version.stdout + wrk_version.stderr).split("\n")[0].split(" [")[0]
     packages = ", ".join(f"{p} {version(p)}" for p in ("Django", "gunicorn", "whitenoise", "markdown-it-py", "bleach"))
     return [
-        f"code: {code_version()}",
         f"machine: {os.cpu_count()} cores ({cpu.group(1) if cpu else '?'}), "
         f"{memory:.1f} GiB, Debian {debian}, Linux {platform.release()}",
         f"versions: Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {packages}, {wrk_version}",
@@ -350,7 +349,7 @@ def targets(results: dict[int, dict], peers: dict, posting: list[dict]) -> list[
 
 def main() -> None:
     VAR.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(UTC)
+    started, code = datetime.now(UTC), code_version()  # what is measured: the tree as it starts
     ns = [int(n) for n in knob("BENCH_NS").split()]
     changed = {name: setting(name, default) for name, default in DEFAULTS.items() if setting(name, default) != default}
     results = {n: ours(n) for n in ns}
@@ -358,7 +357,7 @@ def main() -> None:
     posting = [concurrency(kind) for kind in knob("BENCH_CONCURRENCY").split()]
 
     minutes = (datetime.now(UTC) - started).seconds // 60
-    report = [f"make bench, {started:%Y-%m-%d %H:%M} UTC ({minutes} min)", *machine()]
+    report = [f"make bench, {started:%Y-%m-%d %H:%M} UTC ({minutes} min)", f"code: {code}", *machine()]
     report.append(
         f"load: wrk -t2 -c8 -d{knob('BENCH_SECONDS')}s --latency --timeout 60s after a {knob('BENCH_WARMUP')} s"
         f" warm-up, median of {knob('BENCH_REPEAT')} runs; gunicorn 2 sync workers, DEBUG off, SQLite,"
