@@ -41,17 +41,19 @@ setup: install .env
 	DEBUG=true $(PY) manage.py migrate --no-input
 	DEBUG=true $(PY) manage.py load_demo
 
+# The worker stops with the server (its EXIT trap); `kill 0` in a TERM trap would
+# signal the shell itself again, recursing until bash crashed.
 run: setup
 	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C stops the server and the mail worker)"
-	@trap 'kill 0' EXIT INT TERM; \
-	DEBUG=true $(PY) manage.py db_worker --queue-name '*' & \
+	@DEBUG=true $(PY) manage.py db_worker --queue-name '*' & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
 serve: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input
-	@trap 'kill 0' EXIT INT TERM; \
-	$(PY) manage.py db_worker --queue-name '*' & \
+	@$(PY) manage.py db_worker --queue-name '*' & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(VENV)/bin/gunicorn forum.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
 
 lint: $(VENV)/.installed-dev
