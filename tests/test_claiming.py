@@ -79,3 +79,22 @@ def test_a_comment_already_claimed_or_written_by_a_member_stays_theirs(essay, me
     signed.refresh_from_db()
     mine.refresh_from_db()
     assert signed.author == member and mine.author == member
+
+
+def test_an_import_gives_members_already_here_the_comments_signed_with_their_verified_address(author):
+    zoe = make_member("zoe@example.se", "Zoë Ångström")
+    make_member("rajesh.kumar@example.in", "Rajesh Kumar", verified=False)  # an address not proven: nothing
+    wxr = FIXTURES / "wordpress-1.2.xml"
+
+    dry = run("import_wordpress", wxr, author=author.email, dry_run=True)
+    assert "1 signed with the verified address of a member here, and theirs" in dry
+    assert not Comment.objects.exists()
+
+    out = run("import_wordpress", wxr, author=author.email)
+    assert "1 signed with the verified address of a member here, and theirs" in out
+    theirs = imported_comment("wordpress", "example-history.org/#comment-1")
+    assert theirs.author == zoe
+    assert AuditEntry.objects.filter(comment=theirs).latest("pk").action == "claimed"
+    reply = imported_comment("wordpress", "example-history.org/#comment-2")
+    assert reply.author is None  # signed with the unverified address
+    assert list(Comment.objects.filter(author=zoe)) == [theirs]

@@ -5,9 +5,10 @@ comments were imported before (their source ids are in ImportedItem), where
 each reply goes (parents first; a reply whose parent is nowhere goes to the
 top of its essay; replies past FORUM_MAX_DEPTH go beside their parent, as
 when posting here), which deleted comments stay as tombstones (those with
-replies). A dry run stops there and prints the plan. `apply()` writes it,
-one transaction per essay, so a failure loses one essay, which the next run
-picks up.
+replies), and which signers are members here already. A dry run stops
+there and prints the plan. `apply()` writes it, one transaction per essay,
+so a failure loses one essay, which the next run picks up, then gives those
+members their comments.
 """
 
 import sys
@@ -17,8 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -26,7 +29,7 @@ from forum.audit import log as audit_log
 from forum.audit.models import Action
 from forum.discussion import tree
 from forum.discussion.models import Comment
-from forum.discussion.services import attach_point, save_new_comment
+from forum.discussion.services import attach_point, claim_signed_comments, save_new_comment
 from forum.essays.models import Essay
 from forum.lib.markup import markdown_from_html
 
@@ -71,6 +74,8 @@ class EssayPlan:
 class Plan:
     collected: Collected
     groups: list[EssayPlan]
+    # Verified addresses of members here that sign new comments: those comments become theirs.
+    members_by_address: dict[str, EmailAddress] = field(default_factory=dict)
 
     @property
     def report(self) -> Report:
@@ -96,7 +101,25 @@ def plan(collected: Collected, groups: list[tuple[EssayPlan, list[CommentRecord]
             report.essays_existing += 1
         _plan_comments(collected, group, records)
         plans.append(group)
-    return Plan(collected, plans)
+    result = Plan(collected, plans)
+    _find_members(result)
+    return result
+
+
+def _find_members(plan: Plan) -> None:
+    """Who among the signers is a member here already (a verified address): their comments will be theirs."""
+    signed = [
+        node.record.author_email.lower()
+        for group in plan.groups
+        for node in group.comments
+        if node.record.author_email and not node.by_member
+    ]
+    wanted = sorted(set(signed))
+    verified = EmailAddress.objects.annotate(address=Lower("email")).filter(verified=True).select_related("user")
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        chunk = verified.filter(address__in=wanted[start : start + LOOKUP_CHUNK])
+        plan.members_by_address.update((found.address, found) for found in chunk)
+    plan.report.by_known_address = sum(address in plan.members_by_address for address in signed)
 
 
 def _essay_groups(collected: Collected) -> list[tuple[EssayPlan, list[CommentRecord]]]:
@@ -274,6 +297,9 @@ def apply(plan: Plan, author, progress=None) -> None:
             node.obj = None
         done += len(group.comments)
         tick(0)
+    # As if each had verified their address after the import (the same claim, audited).
+    for address in plan.members_by_address.values():
+        claim_signed_comments(address.user, address.email)
 
 
 def _write(collected: Collected, group: EssayPlan, author, tick) -> None:
@@ -377,6 +403,7 @@ def summary(plan: Plan, *, dry_run: bool, max_warnings: int = 50) -> str:
     )
     for count, text in [
         (report.by_member, "by the blog's own author, attributed to the member given with --author"),
+        (report.by_known_address, "signed with the verified address of a member here, and theirs"),
         (report.tombstones, "deleted but kept as tombstones: replies hang under them"),
         (report.orphans, "replies whose parent is not in the file, put at the top of their essay"),
         (report.reparented, f"replies moved beside their parent at the depth limit ({settings.FORUM_MAX_DEPTH})"),

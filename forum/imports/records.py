@@ -131,6 +131,7 @@ class Report:
     orphans: int = 0  # replies whose parent is nowhere: attached to the essay
     reparented: int = 0  # replies moved beside their parent at FORUM_MAX_DEPTH
     by_member: int = 0  # comments by the blog's own author, attributed to the member given
+    by_known_address: int = 0  # signed with the verified address of a member here: theirs
     legacy_urls: int = 0
     threads: int = 0  # Disqus
     threads_merged: int = 0
