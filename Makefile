@@ -59,6 +59,7 @@ serve: install
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 # axe-core and the Nu HTML Checker for the browser tests, pinned in package-lock.json

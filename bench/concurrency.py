@@ -40,7 +40,6 @@ from collections import Counter, defaultdict
 from html.parser import HTMLParser
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
-from types import SimpleNamespace
 
 from common import ROOT, VAR, Server, get, log, server_env
 
@@ -87,8 +86,8 @@ def prepare_site(clients: int) -> tuple[str, list[dict]]:
     from django.http import HttpResponse
     from django.utils import timezone
 
-    from forum.discussion.page import GUEST_COOKIE, remember_guest
     from forum.essays.models import Essay
+    from forum.lib.reader import GUEST_COOKIE, remember_guest
 
     User = get_user_model()
     author = User.objects.create_user(username="author@example.org", email="author@example.org")
@@ -122,10 +121,7 @@ def prepare_site(clients: int) -> tuple[str, list[dict]]:
         elif i < trusted:
             # The cookie that following an email link leaves on the browser, made by the same code.
             response = HttpResponse()
-            remember_guest(
-                response,
-                SimpleNamespace(author_email=email, author_name=name, author_affiliation="", author_website=""),
-            )
+            remember_guest(response, {"email": email, "name": name})
             cookies[GUEST_COOKIE] = response.cookies[GUEST_COOKIE].coded_value
             kind = "confirmed guest"
         else:

@@ -33,8 +33,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from forum.essays.views import forget_pages  # noqa: E402
 from forum.moderation.models import Policy  # noqa: E402
+from forum.pagecache import forget as forget_pages  # noqa: E402
 
 ANCHOR = re.compile(rb'<li id="c(\d+)"')
 

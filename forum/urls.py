@@ -3,9 +3,9 @@ from django.urls import include, path
 
 import forum.converters  # noqa: F401  (registers <id:...>)
 from forum.essays import views as essay_views
-from forum.moderation.health import healthz
+from forum.lib.health import healthz
 
-handler500 = "forum.discussion.views.server_error"
+handler500 = "forum.lib.pages.server_error"
 
 urlpatterns = [
     path("", essay_views.home, name="home"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from forum.accounts.models import User
 from forum.discussion.models import Comment
-from forum.discussion.services import save_new_comment
+from forum.discussion.writing import save_new_comment
 from forum.essays.models import Essay
 
 PASSWORD = "correct horse battery staple"
@@ -28,8 +28,8 @@ def _fast_passwords(settings):
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Rate limits (ours and allauth's) count in the cache; the policy is kept there too.
-    from forum.essays.views import forget_pages
     from forum.moderation.models import Policy
+    from forum.pagecache import forget as forget_pages
 
     cache.clear()
     Policy.forget()

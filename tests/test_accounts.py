@@ -10,7 +10,7 @@ from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
 
 from forum.accounts.models import User
-from forum.discussion import mail
+from forum.lib import mail
 
 from .conftest import PASSWORD, add_comment
 

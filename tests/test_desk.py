@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from forum.audit.models import AuditEntry
 from forum.discussion.models import Comment
-from forum.discussion.rules import Decision
+from forum.discussion.states import Decision
 from forum.essays.models import Essay
 
 from .conftest import LOGIN, add_comment, make_member, outcome

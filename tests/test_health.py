@@ -53,7 +53,7 @@ def test_healthz_reports_database_cache_and_tasks(client):
 
 
 def test_healthz_is_503_when_the_cache_is_down(client):
-    with mock.patch("forum.moderation.health.cache.set", side_effect=ConnectionError("redis gone")):
+    with mock.patch("forum.lib.health.cache.set", side_effect=ConnectionError("redis gone")):
         response = client.get("/healthz")
     assert response.status_code == 503
     assert json.loads(response.content)["cache"] == {"ok": False, "error": "ConnectionError"}
@@ -63,7 +63,7 @@ def test_healthz_is_503_when_the_cache_is_down(client):
 def test_healthz_is_503_when_mail_has_waited_too_long(client, settings):
     from django_tasks_db.models import DBTaskResult
 
-    from forum.discussion.mail import send_email
+    from forum.lib.mail import send_email
 
     settings.FORUM_HEALTH_MAX_TASK_AGE = 600
     send_email.enqueue("a@example.org", "S", "T", "")

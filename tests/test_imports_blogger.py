@@ -161,7 +161,7 @@ def test_a_ten_deep_chain_follows_the_depth_limit_like_replies_posted_here(autho
     out = run("import_blogger", OLDER, author=author.email)
     chain = [imported_comment("blogger", f".post-20000000000000000{n:02d}") for n in range(1, 11)]
     assert [c.depth for c in chain] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 8]
-    assert chain[9].parent == chain[7]  # beside its parent, as services.attach_point puts it
+    assert chain[9].parent == chain[7]  # beside its parent, as writing.attach_point puts it
     assert "1 replies moved beside their parent at the depth limit (8)" in out
 
 

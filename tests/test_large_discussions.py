@@ -13,7 +13,7 @@ from django.urls import reverse
 from forum.discussion import proxy
 from forum.discussion.models import Comment
 from forum.discussion.rules import Actor
-from forum.essays.views import forget_pages
+from forum.pagecache import forget as forget_pages
 
 from .conftest import add_comment, form_data
 

@@ -7,7 +7,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from forum.discussion.mail import RETRY_DELAYS, send_email
+from forum.lib.mail import RETRY_DELAYS, send_email
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 def test_a_failed_send_is_queued_again_for_later():
     send_email.call("reader@example.org", "Subject", "Text", "<p>HTML</p>")
     retry = DBTaskResult.objects.get()
-    assert retry.task_path == "forum.discussion.mail.send_email"
+    assert retry.task_path == "forum.lib.mail.send_email"
     assert retry.args_kwargs["args"][4] == 1  # the next attempt
     assert retry.run_after > timezone.now() + timedelta(seconds=RETRY_DELAYS[0] - 5)
 

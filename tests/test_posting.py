@@ -1,9 +1,12 @@
 """Writing a comment: members, guests, replies, preview, errors, double submits."""
 
+import uuid
+
 import pytest
 from django.test import override_settings
 from django.urls import reverse
 
+from forum.discussion import writing
 from forum.discussion.models import Comment
 from forum.essays.models import Essay
 
@@ -241,16 +244,12 @@ def test_a_double_submit_racing_past_the_first_check_still_gets_the_receipt(clie
 
 def test_a_submission_saved_by_another_request_a_moment_earlier_is_not_saved_again(essay):
     """The unique submission key is the last guard: the second insert fails and returns the first comment."""
-    import uuid
-
-    from forum.discussion import services
-
     key = uuid.uuid4()
     first = add_comment(essay, body="Sent twice at once.", submission_key=key)
     twin = Comment(essay=essay, author_name="A Guest", submission_key=key, status=Comment.Status.PUBLISHED)
     twin.set_text("Sent twice at once.")
     records = []
-    saved = services.save_once(twin, lambda: records.append("audit"), Comment.objects.filter(submission_key=key))
+    saved = writing.save_once(twin, lambda: records.append("audit"), Comment.objects.filter(submission_key=key))
     assert saved == first
     assert records == []  # nothing recorded for the insert that failed
     assert Comment.objects.count() == 1

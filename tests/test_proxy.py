@@ -323,7 +323,7 @@ def test_tampered_and_expired_links_are_refused(approved, client, settings):
     settings.FORUM_PROXY_LINK_MAX_AGE = 3600
     provenance = Provenance.objects.get(pk=comment.pk)
     with mock.patch("django.core.signing.time.time", return_value=time.time() - 7200):
-        old = signing.dumps({"c": provenance.pk, "n": provenance.link_nonce}, salt=proxy.PERSON_LINK_SALT)
+        old = signing.dumps({"c": provenance.pk, "n": provenance.link_nonce}, salt=proxy.PERSON_LINK.salt)
     response = client.post(reverse("discussion:attributed", kwargs={"token": old}), {"action": "disavow"})
     assert response.status_code == 400
     assert "expired" in response.text

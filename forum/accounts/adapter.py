@@ -6,7 +6,7 @@ from allauth.core import context as allauth_context
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from forum.discussion.mail import queue_message
+from forum.lib.mail import queue_message
 
 
 def user_display(user) -> str:

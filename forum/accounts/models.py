@@ -2,7 +2,11 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from forum import pagecache
 from forum.lib.orcid import normalise_orcid
+
+# What pages show of a member: the name on their essays and on comments they posted for others.
+SHOWN_FIELDS = frozenset({"display_name", "first_name", "last_name"})
 
 
 def validate_orcid(value: str) -> None:
@@ -32,6 +36,12 @@ class User(AbstractUser):
         choices=ModerationMail.choices,
         default=ModerationMail.IMMEDIATELY,
     )
+
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        super().save(*args, **kwargs)
+        if update_fields is None or SHOWN_FIELDS & set(update_fields):
+            pagecache.person_changed(self.pk)
 
     @property
     def signature_name(self) -> str:

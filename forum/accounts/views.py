@@ -6,7 +6,7 @@ from django.views.decorators.http import require_http_methods
 
 from forum.discussion import rules
 from forum.discussion.models import Comment
-from forum.discussion.page import actor_for
+from forum.lib.reader import reader
 
 from .forms import ProfileForm
 from .models import User
@@ -18,7 +18,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     # The form edits its own copy: a refused form must not leave unsaved values
     # on request.user (the header would show a name that was never saved).
     member = User.objects.get(pk=request.user.pk)
-    moderates = rules.can_open_desk(actor_for(request))
+    moderates = rules.can_open_desk(reader(request))
     form = ProfileForm(request.POST if request.method == "POST" else None, instance=member, moderates=moderates)
     if form.is_bound and form.is_valid():
         form.save()

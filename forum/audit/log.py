@@ -16,29 +16,34 @@ def record(action: Action, *, comment=None, actor=None, actor_label: str = "", n
     The canary essay's comments (manage.py check_comment_form) are probes,
     posted and removed every few minutes: they are not recorded.
     """
-    if comment is not None and comment.essay.is_canary:
-        return None
+    entries = record_many(action, [comment], actor=actor, actor_label=actor_label, note=note)
+    return entries[0] if entries else None
+
+
+def record_many(action: Action, comments, *, actor=None, actor_label: str = "", note: str = "") -> list[AuditEntry]:
+    """Append one entry per comment (None: an entry about no comment), in three queries however many.
+
+    Load the comments with their essay (select_related): the canary's are not recorded.
+    """
+    comments = [comment for comment in comments if comment is None or not comment.essay.is_canary]
+    if not comments:
+        return []
+    label = actor_label or (str(actor) if actor is not None else "someone")
     with transaction.atomic():
         head, _ = ChainHead.objects.select_for_update().get_or_create(pk=1, defaults={"last_hash": GENESIS})
-        entry = AuditEntry(
-            comment=comment,
-            action=action,
-            actor=actor,
-            actor_label=actor_label or (str(actor) if actor is not None else "someone"),
-            note=note,
-            created_at=timezone.now(),
-            prev_hash=head.last_hash,
-        )
-        entry.hash = entry.compute_hash()
-        entry.save()
-        head.last_hash = entry.hash
-        head.entries += 1
+        entries, previous, now = [], head.last_hash, timezone.now()
+        for comment in comments:
+            entry = AuditEntry(
+                comment=comment, action=action, actor=actor, actor_label=label, note=note, created_at=now
+            )
+            entry.prev_hash = previous
+            entry.hash = previous = entry.compute_hash()
+            entries.append(entry)
+        AuditEntry.objects.bulk_create(entries)
+        head.last_hash = previous
+        head.entries += len(entries)
         head.save(update_fields=["last_hash", "entries"])
-        if comment is not None:
-            from forum.discussion.freshness import changed
-
-            changed(comment.essay_id)  # every audited event may change what readers see
-    return entry
+    return entries
 
 
 @dataclass(frozen=True)

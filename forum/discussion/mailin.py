@@ -10,25 +10,22 @@ import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 
 from forum.audit.log import record
 from forum.audit.models import Action
 from forum.essays.models import Essay
+from forum.lib.errors import ClosedError, LinkError, Refused
+from forum.lib.links import SignedLink
+from forum.lib.mail import queue_email, replied_to
 from forum.moderation import notify, screening
 
 from . import rules
-from .errors import ClosedError, LinkError, Refused
-from .mail import queue_email
 from .models import Comment, ReceivedMail
-from .services import attach_point, save_once
+from .writing import attach_point, save_once
 
-SENDER_LINK_SALT = "forum.discussion.mail-sender"
-REPLY_ADDRESS_SALT = "forum.discussion.reply-address"
+SENDER_LINK = SignedLink("discussion:mail_sender", "forum.discussion.mail-sender", "FORUM_GUEST_LINK_MAX_AGE")
 
 
 @dataclass(frozen=True)
@@ -44,31 +41,9 @@ class IncomingComment:
     attachments: tuple[str, ...] = ()
 
 
-def comment_address(essay: Essay) -> str:
-    """Where readers can send a comment on this essay by email."""
-    return f"comments+{essay.slug}@{settings.FORUM_MAIL_DOMAIN}"
-
-
-def _reply_signature(pk: int) -> str:
-    return salted_hmac(REPLY_ADDRESS_SALT, str(pk), algorithm="sha256").hexdigest()[:16]
-
-
-def reply_address(comment: Comment) -> str:
-    """Reply-To of a notification: answering it replies to that comment.
-
-    comments+<slug>.<id>-<signature>@domain: only letters, digits, "-" and
-    ".", so no mail client misreads it, and short enough for the 64
-    characters a local part may have (for slugs of up to about 30).
-    """
-    token = f"{comment.pk}-{_reply_signature(comment.pk)}"
-    return f"comments+{comment.essay.slug}.{token}@{settings.FORUM_MAIL_DOMAIN}"
-
-
 def parent_from_token(token: str, essay: Essay) -> Comment | None:
-    pk, _, signature = token.partition("-")
-    if not pk.isdigit() or not constant_time_compare(signature, _reply_signature(int(pk))):
-        raise Refused("bad_reply_token", "The reply address was not one of ours.")
-    return Comment.objects.filter(pk=int(pk), essay=essay).first()
+    """The comment a reply address answers (Refused if the address is not one we made)."""
+    return Comment.objects.filter(pk=replied_to(token), essay=essay).first()
 
 
 def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = None) -> Comment:
@@ -112,7 +87,7 @@ def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = No
     if (saved := save_once(comment, records, same_message)) is not comment:
         return saved  # the same message, delivered twice at once
     screening.count("email")
-    link = settings.SITE_URL + reverse("discussion:mail_sender", kwargs={"token": sender_token(comment)})
+    link = SENDER_LINK.url(c=comment.pk, n=comment.confirmation_nonce)
     queue_email(
         "mail_received",
         incoming.sender_email,
@@ -123,16 +98,11 @@ def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = No
 
 
 def sender_token(comment: Comment) -> str:
-    return signing.dumps({"c": comment.pk, "n": comment.confirmation_nonce}, salt=SENDER_LINK_SALT)
+    return SENDER_LINK.token(c=comment.pk, n=comment.confirmation_nonce)
 
 
 def read_sender_token(token: str) -> ReceivedMail:
-    try:
-        data = signing.loads(token, salt=SENDER_LINK_SALT, max_age=settings.FORUM_GUEST_LINK_MAX_AGE)
-    except signing.SignatureExpired:
-        raise LinkError("This link has expired.") from None
-    except signing.BadSignature:
-        raise LinkError("This link is not valid. Please check you copied all of it.") from None
+    data = SENDER_LINK.read(token)
     received = ReceivedMail.objects.select_related("comment__essay").filter(pk=data.get("c")).first()
     if received is None or received.comment.confirmation_nonce != data.get("n"):
         raise LinkError("This link has already been used.")

@@ -80,6 +80,9 @@ class Comment(models.Model):
 
     # Guests tick "email me replies"; members choose on their profile.
     notify_replies = models.BooleanField(default=False)
+    # Changes whenever what readers see of this comment changes (forum/pagecache.py):
+    # a rendering of the comment can be kept under it.
+    version = models.PositiveIntegerField(default=0, editable=False)
     # When readers were told about it (once, however often it is republished).
     announced_at = models.DateTimeField(null=True, blank=True, editable=False)
 

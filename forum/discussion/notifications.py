@@ -10,30 +10,36 @@ answer back into the thread (manage.py receive_email).
 import secrets
 
 from django.conf import settings
-from django.core import signing
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from forum.essays.models import Essay
 from forum.lib import ratelimit
+from forum.lib.errors import LinkError, NotAllowed
+from forum.lib.links import SignedLink
+from forum.lib.mail import queue_email, reply_address
 
-from . import mailin, rules
-from .errors import LinkError, NotAllowed
-from .mail import queue_email
+from . import rules
 from .models import Comment, Subscription
 
-UNSUBSCRIBE_SALT = "forum.discussion.unsubscribe"
-FOLLOW_SALT = "forum.discussion.follow-confirmation"
+# Never expires: an old notification's link must still work.
+UNSUBSCRIBE_LINK = SignedLink("discussion:unsubscribe", "forum.discussion.unsubscribe", compress=True)
+FOLLOW_LINK = SignedLink(
+    "discussion:follow_confirm",
+    "forum.discussion.follow-confirmation",
+    "FORUM_GUEST_LINK_MAX_AGE",
+    expired="This link has expired. Please ask again from the essay's page.",
+)
 
 
 def unsubscribe_token(kind: str, value: int | str) -> str:
-    """Signed, never expiring: an old notification's link must still work."""
-    return signing.dumps({"k": kind, "v": value}, salt=UNSUBSCRIBE_SALT, compress=True)
+    return UNSUBSCRIBE_LINK.token(k=kind, v=value)
 
 
 def unsubscribe_url(kind: str, value: int | str) -> str:
-    return settings.SITE_URL + reverse("discussion:unsubscribe", kwargs={"token": unsubscribe_token(kind, value)})
+    return UNSUBSCRIBE_LINK.url(k=kind, v=value)
 
 
 def _same_person(comment: Comment, user=None, email: str = "") -> bool:
@@ -94,24 +100,19 @@ def _send(comment: Comment, address: str, unsubscribe: str, template: str) -> No
         headers={
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Reply-To": mailin.reply_address(comment),
+            "Reply-To": reply_address(comment.essay.slug, comment.pk),
         },
     )
 
 
 def read_unsubscribe(token: str) -> dict:
-    try:
-        return signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
-        raise LinkError("This unsubscribe link is not valid. Please check you copied all of it.") from None
+    return UNSUBSCRIBE_LINK.read(token)
 
 
 def unsubscribe(token: str) -> str:
     """Stop what the link is for; returns a sentence saying what stopped. Safe to repeat."""
     data = read_unsubscribe(token)
     kind, value = data.get("k"), data.get("v")
-    from django.contrib.auth import get_user_model
-
     if kind == "follow":
         subscription = Subscription.objects.select_related("essay").filter(pk=value).first()
         if subscription is not None:
@@ -156,13 +157,12 @@ def follow(actor: rules.Actor, essay: Essay, email: str = "", ip: str | None = N
     if not subscription.nonce:
         subscription.nonce = secrets.token_hex(16)
         subscription.save(update_fields=["nonce"])
-    token = signing.dumps({"s": subscription.pk, "n": subscription.nonce}, salt=FOLLOW_SALT)
     queue_email(
         "follow_confirmation",
         email,
         {
             "essay_title": essay.title,
-            "link": settings.SITE_URL + reverse("discussion:follow_confirm", kwargs={"token": token}),
+            "link": FOLLOW_LINK.url(s=subscription.pk, n=subscription.nonce),
             "valid_days": settings.FORUM_GUEST_LINK_MAX_AGE // 86400,
         },
     )
@@ -170,12 +170,7 @@ def follow(actor: rules.Actor, essay: Essay, email: str = "", ip: str | None = N
 
 
 def read_follow_token(token: str) -> Subscription:
-    try:
-        data = signing.loads(token, salt=FOLLOW_SALT, max_age=settings.FORUM_GUEST_LINK_MAX_AGE)
-    except signing.SignatureExpired:
-        raise LinkError("This link has expired. Please ask again from the essay's page.") from None
-    except signing.BadSignature:
-        raise LinkError("This link is not valid. Please check you copied all of it.") from None
+    data = FOLLOW_LINK.read(token)
     subscription = Subscription.objects.select_related("essay").filter(pk=data.get("s")).first()
     if subscription is None or not subscription.nonce or subscription.nonce != data.get("n"):
         raise LinkError("This link has already been used.")

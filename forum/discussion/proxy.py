@@ -12,36 +12,32 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core import signing
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from forum import pagecache
 from forum.audit.log import record
 from forum.audit.models import Action
 from forum.essays.models import Essay
+from forum.lib.errors import ClosedError, DiscussionError, LinkError, NotAllowed
+from forum.lib.links import SignedLink
+from forum.lib.mail import queue_email
 from forum.lib.markup import render_comment
-from forum.moderation import notify, screening
+from forum.moderation import screening
 
 from . import rules
-from .mail import queue_email
 from .models import Comment, Correction, Provenance, Revision
-from .services import (
-    ClosedError,
-    DiscussionError,
-    LinkError,
-    NotAllowed,
-    PostResult,
-    Signature,
-    attach_point,
-    published,
-    replace_text,
-    save_once,
-)
+from .services import PostResult, Signature, replace_text
+from .states import Decision, Move
+from .writing import attach_point, change_status, save_once, tell
 
-PERSON_LINK_SALT = "forum.discussion.proxy-person-link"
+PERSON_LINK = SignedLink(
+    "discussion:attributed",
+    "forum.discussion.proxy-person-link",
+    "FORUM_PROXY_LINK_MAX_AGE",
+    expired="This link has expired. Please write to the site's moderators.",
+)
 
 
 class AlreadyDecided(DiscussionError):
@@ -110,7 +106,7 @@ def submit_proxy_post(
     if (saved := save_once(comment, records, same_form)) is not comment:
         return PostResult(comment=saved, created=False)
     screening.count("proxy")
-    notify.item_awaits(comment)
+    tell(comment)
     return PostResult(comment=comment, created=True, reparented=reparented)
 
 
@@ -119,25 +115,19 @@ def approve(actor: rules.Actor, comment: Comment, note: str = "") -> Comment:
     if not rules.can_decide(actor, comment):
         raise NotAllowed(_refusal(actor, comment))
     self_approved = rules.is_self_approval(actor, comment)
-    now = timezone.now()
     with transaction.atomic():
-        # Conditional update: of two moderators deciding at once, one wins.
-        if not Comment.objects.filter(pk=comment.pk, status=Comment.Status.PENDING).update(
-            status=Comment.Status.PUBLISHED, published_at=now
-        ):
+        # Of two moderators deciding at once, one moves it.
+        action = Action.SELF_APPROVED if self_approved else Action.APPROVED
+        if not change_status(comment, Decision.APPROVE, actor=actor.user, note=note, action=action):
             raise AlreadyDecided(_already_decided(comment))
         provenance = comment.provenance
         provenance.decided_by = actor.user
-        provenance.decided_at = now
+        provenance.decided_at = comment.published_at
         provenance.self_approved = self_approved
         provenance.link_nonce = secrets.token_hex(16) if provenance.person_email else ""
         provenance.save(update_fields=["decided_by", "decided_at", "self_approved", "link_nonce"])
-        record(Action.SELF_APPROVED if self_approved else Action.APPROVED, comment=comment, actor=actor.user, note=note)
-        record(Action.PUBLISHED, comment=comment, actor=actor.user)
-        comment.refresh_from_db()
         if provenance.person_email:
             _send_person_link(comment, provenance)
-    published(comment)
     return comment
 
 
@@ -149,15 +139,11 @@ def reject(actor: rules.Actor, comment: Comment, reason: str) -> Comment:
     if not rules.can_decide(actor, comment):
         raise NotAllowed(_refusal(actor, comment))
     with transaction.atomic():
-        if not Comment.objects.filter(pk=comment.pk, status=Comment.Status.PENDING).update(
-            status=Comment.Status.REJECTED
-        ):
+        if not change_status(comment, Decision.REJECT, actor=actor.user, note=reason):
             raise AlreadyDecided(_already_decided(comment))
         Provenance.objects.filter(pk=comment.pk).update(
             decided_by=actor.user, decided_at=timezone.now(), rejection_reason=reason
         )
-        record(Action.REJECTED, comment=comment, actor=actor.user, note=reason)
-    comment.refresh_from_db()
     return comment
 
 
@@ -179,8 +165,7 @@ def _already_decided(comment: Comment) -> str:
 
 
 def person_link(provenance: Provenance) -> str:
-    token = signing.dumps({"c": provenance.pk, "n": provenance.link_nonce}, salt=PERSON_LINK_SALT)
-    return settings.SITE_URL + reverse("discussion:attributed", kwargs={"token": token})
+    return PERSON_LINK.url(c=provenance.pk, n=provenance.link_nonce)
 
 
 def _send_person_link(comment: Comment, provenance: Provenance) -> None:
@@ -202,12 +187,7 @@ def _send_person_link(comment: Comment, provenance: Provenance) -> None:
 
 def read_person_link(token: str) -> Provenance:
     """The proxy post a person's link is about. Reading works even after the link acted."""
-    try:
-        data = signing.loads(token, salt=PERSON_LINK_SALT, max_age=settings.FORUM_PROXY_LINK_MAX_AGE)
-    except signing.SignatureExpired:
-        raise LinkError("This link has expired. Please write to the site's moderators.") from None
-    except signing.BadSignature:
-        raise LinkError("This link is not valid. Please check you copied all of it.") from None
+    data = PERSON_LINK.read(token)
     provenance = Provenance.objects.select_related("comment__essay", "submitter").filter(pk=data.get("c")).first()
     if provenance is None or not provenance.link_nonce or provenance.link_nonce != data.get("n"):
         raise LinkError("This link is not valid any more.")
@@ -233,6 +213,7 @@ def confirm_attribution(token: str) -> Provenance:
         Provenance.objects.filter(pk=provenance.pk).update(
             confirmation=Provenance.Confirmation.CONFIRMED, confirmed_at=timezone.now()
         )
+        pagecache.comments_changed([provenance.pk])  # readers see "Confirmed by ..."
         record(Action.CONFIRMED, comment=provenance.comment, actor_label=_person_label(provenance))
     provenance.refresh_from_db()
     return provenance
@@ -255,12 +236,12 @@ def disavow(token: str, reason: str = "") -> Provenance:
     comment = provenance.comment
     with transaction.atomic():
         _use_link(provenance)
-        Comment.objects.filter(pk=comment.pk).update(status=Comment.Status.WITHDRAWN)
         Provenance.objects.filter(pk=provenance.pk).update(
             confirmation=Provenance.Confirmation.DISAVOWED, confirmed_at=timezone.now()
         )
-        record(Action.DISAVOWED, comment=comment, actor_label=_person_label(provenance), note=reason)
-        for moderator in moderators_of(comment.essay):
+        if not change_status(comment, Move.DISAVOW, actor_label=_person_label(provenance), note=reason):
+            raise LinkError("This comment is no longer published, so it cannot be withdrawn from this link.")
+        for moderator in rules.moderators_of(comment.essay):
             queue_email(
                 "proxy_disavowed",
                 moderator.email,
@@ -314,19 +295,7 @@ def claim_proxy_posts(user, email: str) -> list[Comment]:
             if not Comment.objects.filter(pk=provenance.pk, author__isnull=True).update(author=user):
                 continue
             Provenance.objects.filter(pk=provenance.pk).update(claimed_at=timezone.now())
+            pagecache.comments_changed([provenance.pk])
             record(Action.CLAIMED, comment=provenance.comment, actor=user, note=f"verified {email}")
         claimed.append(provenance.comment)
     return claimed
-
-
-def moderators_of(essay: Essay) -> list:
-    """Who is told about an essay's moderation events: its author, moderators, admins."""
-    users = get_user_model().objects.filter(is_active=True).exclude(email="")
-    return list(
-        users.filter(
-            Q(pk=essay.author_id)
-            | Q(is_superuser=True)
-            | Q(groups__permissions__codename="moderate_comment")
-            | Q(user_permissions__codename="moderate_comment")
-        ).distinct()
-    )

@@ -8,17 +8,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from forum.essays.models import Essay
+from forum.lib.errors import DiscussionError, LinkError
 from forum.lib.markup import render_comment
+from forum.lib.reader import reader
 
 from . import proxy, rules, services
 from .forms import CorrectionForm, ProxyCommentForm
 from .models import Comment, Provenance
-from .page import actor_for
-from .views import _comment_on_published_essay, _published_essay
+from .views import comment_on_published_essay, published_essay
 
 
 def _submit(request: HttpRequest, essay: Essay, parent: Comment | None) -> HttpResponse:
-    actor = actor_for(request)
+    actor = reader(request)
     if not rules.can_submit_proxy(actor, essay):
         raise PermissionDenied("Only members with a verified email can post on someone's behalf here.")
     form = ProxyCommentForm(request.POST or None)
@@ -37,7 +38,7 @@ def _submit(request: HttpRequest, essay: Essay, parent: Comment | None) -> HttpR
                 body=data["body"],
                 submission_key=data["submission_key"],
             )
-        except services.DiscussionError as error:
+        except DiscussionError as error:
             form.add_error(None, str(error))
         else:
             request.session["forum_receipt"] = {"reparented": result.reparented}
@@ -50,14 +51,14 @@ def _submit(request: HttpRequest, essay: Essay, parent: Comment | None) -> HttpR
 @login_required
 @require_http_methods(["GET", "POST"])
 def submit(request: HttpRequest, slug: str) -> HttpResponse:
-    return _submit(request, _published_essay(slug), parent=None)
+    return _submit(request, published_essay(slug), parent=None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def submit_reply(request: HttpRequest, pk: int) -> HttpResponse:
-    parent = _comment_on_published_essay(pk)
-    if not rules.can_reply_to(actor_for(request), parent, parent.essay):
+    parent = comment_on_published_essay(pk)
+    if not rules.can_reply_to(reader(request), parent, parent.essay):
         raise Http404("This comment cannot be replied to.")
     return _submit(request, parent.essay, parent)
 
@@ -67,7 +68,7 @@ def attributed(request: HttpRequest, token: str) -> HttpResponse:
     """The person's page: read what was posted in their name; confirm, correct or disavow it once."""
     try:
         provenance = proxy.read_person_link(token)
-    except services.LinkError as error:
+    except LinkError as error:
         return render(request, "discussion/attributed.html", {"error": str(error)}, status=400)
     comment = provenance.comment
     correction_form = CorrectionForm(initial={"body": comment.body})
@@ -89,7 +90,7 @@ def attributed(request: HttpRequest, token: str) -> HttpResponse:
                 messages.success(request, "The comment is withdrawn and the moderators are told.")
             else:
                 return _attributed_page(request, provenance, correction_form, status=400)
-        except services.DiscussionError as error:
+        except DiscussionError as error:
             messages.error(request, str(error))
         return redirect("discussion:attributed", token=token)
     return _attributed_page(request, provenance, correction_form)

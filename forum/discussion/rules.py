@@ -4,61 +4,56 @@ Each rule is a plain function of the actor and the object, so that the
 views, the pages and the tests all ask the same question.
 """
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cached_property
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from forum.essays.models import Essay
+from forum.lib.reader import Actor
+from forum.moderation.models import Policy
 
 from .models import Comment, Correction, Provenance
+from .states import Decision, can_move
+
+__all__ = ["Actor"]  # the reader the rules are asked about (forum/lib/reader.py)
+
+# The permission that makes a member a moderator of every essay (the "Moderators" group has it).
+MODERATE_APP, MODERATE_CODENAME = "discussion", "moderate_comment"
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Someone using the site: a member, a guest, or both unknown."""
+# --- Who moderates ------------------------------------------------------------
 
-    user: object | None = None  # an authenticated accounts.User, or None
-    # Comments this browser posted as a guest (kept in the session).
-    guest_comment_ids: frozenset[int] = field(default_factory=frozenset)
 
-    @property
-    def is_member(self) -> bool:
-        return self.user is not None
+def site_moderators() -> QuerySet:
+    """Active members who moderate every essay: admins, and those given the moderate permission."""
+    holds_permission = Q(
+        user_permissions__codename=MODERATE_CODENAME, user_permissions__content_type__app_label=MODERATE_APP
+    ) | Q(groups__permissions__codename=MODERATE_CODENAME, groups__permissions__content_type__app_label=MODERATE_APP)
+    return get_user_model().objects.filter(Q(is_superuser=True) | holds_permission, is_active=True)
 
-    @property
-    def member_id(self) -> int | None:
-        return self.user.pk if self.user is not None else None
 
-    @cached_property
-    def verified_emails(self) -> frozenset[str]:
-        """The member's addresses that allauth has verified (one query, when asked)."""
-        if self.user is None:
-            return frozenset()
-        from allauth.account.models import EmailAddress
+def is_site_moderator(actor: Actor) -> bool:
+    """A moderator of every essay (one query, once per request)."""
+    if actor.user is None or not actor.user.is_active:
+        return False
+    if actor.user.is_superuser:
+        return True
+    return actor.remember("site_moderator", lambda: site_moderators().filter(pk=actor.user.pk).exists())
 
-        addresses = EmailAddress.objects.filter(user=self.user, verified=True).values_list("email", flat=True)
-        return frozenset(email.lower() for email in addresses)
 
-    @cached_property
-    def is_moderator(self) -> bool:
-        """Site-wide moderators: admins, and members given the moderate permission (the Moderators group)."""
-        if self.user is None or not self.user.is_active:
-            return False
-        if self.user.is_superuser:
-            return True
-        from django.contrib.auth.models import Permission
+def can_moderate(actor: Actor, essay: Essay) -> bool:
+    """Admins and moderators everywhere; an essay's author on its discussion."""
+    return is_site_moderator(actor) or (actor.is_member and essay.author_id == actor.member_id)
 
-        # One query instead of ModelBackend's two (user and group permissions).
-        return Permission.objects.filter(
-            Q(user=self.user) | Q(group__user=self.user),
-            content_type__app_label="discussion",
-            codename="moderate_comment",
-        ).exists()
+
+def moderators_of(essay: Essay) -> list:
+    """Whom an essay's moderation events are mailed to: the same people `can_moderate` lets in, with an address."""
+    everywhere = site_moderators().values("pk")
+    users = get_user_model().objects.filter(Q(pk__in=everywhere) | Q(pk=essay.author_id), is_active=True)
+    return list(users.exclude(email=""))
 
 
 # --- Commenting -------------------------------------------------------------
@@ -66,8 +61,6 @@ class Actor:
 
 def comments_close_at(essay: Essay) -> datetime | None:
     """When the policy closes this discussion by itself (None: it does not)."""
-    from forum.moderation.models import Policy
-
     days = Policy.current().close_after_days
     return essay.published_at + timedelta(days=days) if days else None
 
@@ -143,11 +136,6 @@ def is_posting_for_themselves(actor: Actor, person_email: str) -> bool:
     return bool(person_email) and person_email.strip().lower() in actor.verified_emails
 
 
-def can_moderate(actor: Actor, essay: Essay) -> bool:
-    """Admins and moderators everywhere; an essay's author on its discussion."""
-    return actor.is_moderator or (actor.is_member and essay.author_id == actor.member_id)
-
-
 def is_self_approval(actor: Actor, comment: Comment) -> bool:
     proxy = comment.proxy
     return proxy is not None and proxy.submitter_id == actor.member_id
@@ -205,33 +193,21 @@ def can_claim_signed(email: str, comment: Comment) -> bool:
     )
 
 
+def desk_scope(actor: Actor, essay_field: str = "essay") -> Q:
+    """What a moderator sees on the desk: everything, or the discussions of their own essays."""
+    return Q() if is_site_moderator(actor) else Q(**{f"{essay_field}__author_id": actor.member_id})
+
+
 def can_open_desk(actor: Actor) -> bool:
     """The moderators' desk: site moderators, and authors for their own essays."""
-    return actor.is_moderator or (actor.is_member and Essay.objects.filter(author_id=actor.member_id).exists())
+    if is_site_moderator(actor):
+        return True
+    return actor.is_member and actor.remember(
+        "writes_essays", lambda: Essay.objects.filter(author_id=actor.member_id).exists()
+    )
 
 
 # --- Moderation ---------------------------------------------------------------
-
-
-class Decision(models.TextChoices):
-    APPROVE = "approve", "Approve"
-    REJECT = "reject", "Reject"
-    SPAM = "spam", "Mark as spam"
-    REMOVE = "remove", "Remove"
-    RESTORE = "restore", "Restore"
-
-
-S = Comment.Status
-# Which states each moderator decision applies to, and the state it leads to.
-TRANSITIONS: dict[Decision, tuple[frozenset, Comment.Status]] = {
-    Decision.APPROVE: (frozenset({S.PENDING}), S.PUBLISHED),
-    Decision.REJECT: (frozenset({S.PENDING}), S.REJECTED),
-    Decision.SPAM: (frozenset({S.PENDING, S.AWAITING_CONFIRMATION, S.PUBLISHED}), S.SPAM),
-    Decision.REMOVE: (frozenset({S.PUBLISHED, S.PENDING}), S.REMOVED),
-    Decision.RESTORE: (frozenset({S.SPAM, S.REMOVED, S.REJECTED}), S.PUBLISHED),
-}
-# Decisions that must say why (the writer or submitter is shown the reason).
-NEEDS_REASON = frozenset({Decision.REJECT, Decision.REMOVE})
 
 
 def can_apply(actor: Actor, comment: Comment, decision: Decision) -> bool:
@@ -240,8 +216,7 @@ def can_apply(actor: Actor, comment: Comment, decision: Decision) -> bool:
     Proxy posts: approving (or restoring) one is four-eyes, as `can_decide`;
     their submitter never moderates them otherwise.
     """
-    sources, _ = TRANSITIONS[decision]
-    if comment.status not in sources or not can_moderate(actor, comment.essay) or wrote(actor, comment):
+    if not can_move(comment, decision) or not can_moderate(actor, comment.essay) or wrote(actor, comment):
         return False
     if comment.proxy is not None:
         if decision in (Decision.APPROVE, Decision.REJECT):
@@ -250,24 +225,25 @@ def can_apply(actor: Actor, comment: Comment, decision: Decision) -> bool:
     return True
 
 
-def is_own(actor: Actor, comment: Comment, guest_email: str = "") -> bool:
+def is_own(actor: Actor, comment: Comment) -> bool:
     """Theirs: by account, by this session, or (a returning guest) by the email confirmed in their cookie."""
     if wrote(actor, comment):
         return True
-    return bool(guest_email) and guest_email.strip().lower() == comment.author_email.strip().lower()
+    email = actor.guest_email.strip().lower()
+    return bool(email) and email == comment.author_email.strip().lower()
 
 
-def can_flag(actor: Actor, comment: Comment, guest_email: str = "") -> bool:
+def can_flag(actor: Actor, comment: Comment) -> bool:
     """Readers flag published comments: members, and guests who confirmed an email here; not their own."""
-    if not comment.is_published or is_own(actor, comment, guest_email):
+    if not comment.is_published or is_own(actor, comment):
         return False
-    return actor.is_member or bool(guest_email)
+    return actor.is_member or bool(actor.guest_email)
 
 
 def can_ban(actor: Actor) -> bool:
     """Bans are site-wide: admins and moderators only, not essay authors."""
-    return actor.is_moderator
+    return is_site_moderator(actor)
 
 
 def can_edit_policy(actor: Actor) -> bool:
-    return actor.is_moderator
+    return is_site_moderator(actor)

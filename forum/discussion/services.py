@@ -6,29 +6,35 @@ comments.
 
 import secrets
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core import signing
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
-from django.urls import reverse
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from forum import pagecache
 from forum.audit.log import record
 from forum.audit.models import Action
 from forum.essays.models import Essay
 from forum.lib import ratelimit
-from forum.moderation import notify, screening
+from forum.lib.errors import ClosedError, LinkError, NotAllowed, Refused
+from forum.lib.links import SignedLink
+from forum.lib.mail import queue_email
+from forum.moderation import screening
 from forum.moderation.models import Policy
 
-from . import freshness, rules, tree
-from .errors import ClosedError, DiscussionError, LinkError, NotAllowed, Refused  # noqa: F401  (re-exported)
-from .mail import queue_email
+from . import rules
 from .models import Comment, Revision
+from .states import Move
+from .writing import attach_point, change_status, save_once, tell
 
-GUEST_LINK_SALT = "forum.discussion.guest-confirmation"
+GUEST_LINK = SignedLink(
+    "discussion:confirm",
+    "forum.discussion.guest-confirmation",
+    "FORUM_GUEST_LINK_MAX_AGE",
+    expired="This confirmation link has expired. Please post your comment again.",
+)
 
 
 @dataclass(frozen=True)
@@ -47,13 +53,6 @@ class PostResult:
     created: bool  # False when the same form was sent again
     mail_sent: bool = False  # a confirmation email is on its way
     reparented: bool = False  # the reply went beside its parent (depth limit)
-
-
-def attach_point(parent: Comment | None) -> tuple[Comment | None, bool]:
-    """Where a reply to `parent` goes: under it, or beside it at the depth limit."""
-    if parent is not None and parent.depth >= settings.FORUM_MAX_DEPTH:
-        return parent.parent, True
-    return parent, False
 
 
 def post_comment(
@@ -134,47 +133,9 @@ def post_comment(
 
     if not essay.is_canary:
         screening.count(status)
-    mail_sent = False
-    if status == Comment.Status.AWAITING_CONFIRMATION:
-        mail_sent = send_guest_confirmation(comment, ip_address)
-    elif status == Comment.Status.PENDING:
-        notify.item_awaits(comment)
-    else:
-        published(comment)
+    mail_sent = send_guest_confirmation(comment, ip_address)
+    tell(comment)
     return PostResult(comment=comment, created=True, mail_sent=mail_sent, reparented=reparented)
-
-
-def published(comment: Comment) -> None:
-    """Whatever published it: tell the people who asked to hear (once)."""
-    from .notifications import announce  # notifications -> mailin -> services
-
-    announce(comment)
-
-
-def save_once(comment: Comment, records: Callable[[], object], same_submission: QuerySet[Comment]) -> Comment:
-    """Insert a new comment with its records in one transaction, or return the one
-    `same_submission` finds: the same submission, sent twice at once, saved by the other."""
-    try:
-        with transaction.atomic():
-            save_new_comment(comment)
-            records()
-    except IntegrityError:
-        existing = same_submission.first()
-        if existing is None:
-            raise
-        return existing
-    return comment
-
-
-def save_new_comment(comment: Comment) -> Comment:
-    """Insert a comment and give it its place in the tree (see tree.py)."""
-    with transaction.atomic():
-        comment.save()
-        parent_path = comment.parent.path if comment.parent_id else ""
-        comment.path = tree.child_path(parent_path, comment.pk)
-        comment.save(update_fields=["path"])
-        freshness.changed(comment.essay_id)
-    return comment
 
 
 def claim_signed_comments(user, email: str) -> list[Comment]:
@@ -186,13 +147,14 @@ def claim_signed_comments(user, email: str) -> list[Comment]:
         with transaction.atomic():
             if not Comment.objects.filter(pk=comment.pk, author__isnull=True).update(author=user):
                 continue  # another request claimed it a moment ago
+            pagecache.comments_changed([comment.pk])  # whose it is: the essay author's mark, edit links
             record(Action.CLAIMED, comment=comment, actor=user, note=f"verified {email}")
         claimed.append(comment)
     return claimed
 
 
 def guest_confirmation_token(comment: Comment) -> str:
-    return signing.dumps({"c": comment.pk, "n": comment.confirmation_nonce}, salt=GUEST_LINK_SALT)
+    return GUEST_LINK.token(c=comment.pk, n=comment.confirmation_nonce)
 
 
 def send_guest_confirmation(comment: Comment, ip_address: str | None) -> bool:
@@ -212,7 +174,7 @@ def send_guest_confirmation(comment: Comment, ip_address: str | None) -> bool:
         "confirm-mail-ip", ip_address, settings.FORUM_CONFIRMATION_MAILS_PER_IP, period
     ):
         return False
-    link = settings.SITE_URL + reverse("discussion:confirm", kwargs={"token": guest_confirmation_token(comment)})
+    link = GUEST_LINK.url(c=comment.pk, n=comment.confirmation_nonce)
     queue_email(
         "guest_confirmation",
         comment.author_email,
@@ -231,12 +193,7 @@ def read_guest_token(token: str) -> Comment:
 
     Reading does not use the link up, so the page can show what it is about.
     """
-    try:
-        data = signing.loads(token, salt=GUEST_LINK_SALT, max_age=settings.FORUM_GUEST_LINK_MAX_AGE)
-    except signing.SignatureExpired:
-        raise LinkError("This confirmation link has expired. Please post your comment again.") from None
-    except signing.BadSignature:
-        raise LinkError("This confirmation link is not valid. Please check you copied all of it.") from None
+    data = GUEST_LINK.read(token)
     comment = Comment.objects.select_related("essay").filter(pk=data.get("c")).first()
     if comment is None:
         raise LinkError("The comment this link was for no longer exists.")
@@ -248,29 +205,18 @@ def read_guest_token(token: str) -> Comment:
 
 
 def confirm_guest_comment(token: str) -> Comment:
-    """Publish a guest's comment from their emailed link; the link works once."""
+    """Publish a guest's comment from their emailed link (or send it to the moderators); the link works once."""
     comment = read_guest_token(token)
-    held = bool(comment.held_reasons)
-    with transaction.atomic():
-        # Conditional update: of two clicks at the same moment, one wins.
-        updated = Comment.objects.filter(
-            pk=comment.pk, confirmation_nonce=comment.confirmation_nonce, status=Comment.Status.AWAITING_CONFIRMATION
-        ).update(
-            status=Comment.Status.PENDING if held else Comment.Status.PUBLISHED,
-            published_at=None if held else timezone.now(),
-            confirmation_nonce="",
-        )
-        if not updated:
-            raise LinkError("This confirmation link has already been used.")
-        label = f"{comment.author_name} (guest, through the emailed link)"
-        record(Action.EMAIL_CONFIRMED, comment=comment, actor_label=label)
-        if not held:
-            record(Action.PUBLISHED, comment=comment, actor_label=label)
-    comment.refresh_from_db()
-    if held:
-        notify.item_awaits(comment)
-    else:
-        published(comment)
+    move = Move.CONFIRM_HELD if comment.held_reasons else Move.CONFIRM
+    # Of two clicks at the same moment, one moves it: the nonce must still be the link's.
+    if not change_status(
+        comment,
+        move,
+        actor_label=f"{comment.author_name} (guest, through the emailed link)",
+        also={"confirmation_nonce": ""},
+        only_if=Q(confirmation_nonce=comment.confirmation_nonce),
+    ):
+        raise LinkError("This confirmation link has already been used.")
     return comment
 
 
@@ -286,13 +232,12 @@ def edit_comment(actor: rules.Actor, comment: Comment, body: str) -> Comment:
     with transaction.atomic():
         replace_text(comment, body, Revision.Kind.EDIT)
         record(Action.EDITED, comment=comment, actor=actor.user, actor_label=_label(actor, comment))
-        if held and comment.status == Comment.Status.PUBLISHED:
-            comment.status = Comment.Status.PENDING
-            comment.held_reasons = "; ".join(held) + " (after an edit)"
-            comment.save(update_fields=["status", "held_reasons"])
-            record(Action.HELD, comment=comment, actor_label="the policy", note=comment.held_reasons)
-    if comment.status == Comment.Status.PENDING:
-        notify.item_awaits(comment)
+        reasons = "; ".join(held) + " (after an edit)"
+        moved = held and change_status(
+            comment, Move.HOLD_EDIT, actor_label="the policy", note=reasons, also={"held_reasons": reasons}
+        )
+    if not moved and comment.status == Comment.Status.PENDING:
+        tell(comment)  # still waiting: its moderators see the new text
     return comment
 
 
@@ -302,6 +247,7 @@ def replace_text(comment: Comment, body: str, kind: Revision.Kind) -> None:
     comment.set_text(body)
     comment.edited_at = timezone.now()
     comment.save(update_fields=["body", "body_html", "body_hash", "edited_at"])
+    pagecache.comments_changed([comment.pk])
 
 
 def _label(actor: rules.Actor, comment: Comment) -> str:
@@ -314,9 +260,10 @@ def delete_comment(actor: rules.Actor, comment: Comment) -> Comment:
     """The writer takes their comment down; replies keep their place under a tombstone."""
     if not rules.can_delete(actor, comment):
         raise NotAllowed("You cannot delete this comment.")
-    with transaction.atomic():
-        comment.status = Comment.Status.DELETED
-        comment.confirmation_nonce = ""
-        comment.save(update_fields=["status", "confirmation_nonce"])
-        record(Action.DELETED, comment=comment, actor=actor.user, actor_label=_label(actor, comment))
+    # Conditional, like every move: a moderator deciding at the same moment makes one change, not two.
+    if not change_status(
+        comment, Move.DELETE, actor=actor.user, actor_label=_label(actor, comment), also={"confirmation_nonce": ""}
+    ):
+        comment.refresh_from_db()
+        raise NotAllowed(f"You cannot delete this comment any more: it is {comment.get_status_display().lower()}.")
     return comment

@@ -1,29 +1,28 @@
-import re
-
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from forum.essays.models import Essay
+from forum.lib.errors import DiscussionError, LinkError, Refused
 from forum.lib.markup import render_comment
+from forum.lib.reader import reader, remember_comment, remember_guest
 from forum.moderation import screening
 from forum.moderation import services as moderation
 
 from . import mailin, notifications, rules, services
 from .forms import EditCommentForm, FlagForm, GuestCommentForm
 from .models import Comment
-from .page import actor_for, comment_form, confirmed_guest, page_of, remember_comment, remember_guest
+from .page import comment_form, page_of
 
 
-def _published_essay(slug: str) -> Essay:
+def published_essay(slug: str) -> Essay:
     return get_object_or_404(Essay.objects.published(), slug=slug)
 
 
-def _comment_on_published_essay(pk: int) -> Comment:
+def comment_on_published_essay(pk: int) -> Comment:
     comment = get_object_or_404(Comment.objects.select_related("essay"), pk=pk)
     if not comment.essay.is_published:
         raise Http404("No such comment.")
@@ -32,8 +31,8 @@ def _comment_on_published_essay(pk: int) -> Comment:
 
 def _own_comment(request: HttpRequest, pk: int, rule) -> tuple[Comment, rules.Actor]:
     """The comment, if the rule lets this reader act on it; 404 otherwise (no hints)."""
-    comment = _comment_on_published_essay(pk)
-    actor = actor_for(request)
+    comment = comment_on_published_essay(pk)
+    actor = reader(request)
     if not rule(actor, comment):
         raise Http404("No such comment.")
     return comment, actor
@@ -41,8 +40,8 @@ def _own_comment(request: HttpRequest, pk: int, rule) -> tuple[Comment, rules.Ac
 
 def _compose(request: HttpRequest, essay: Essay, parent: Comment | None) -> HttpResponse:
     """Show the comment form (GET, preview, errors) or post the comment."""
-    actor = actor_for(request)
-    form = comment_form(request, actor, request.POST if request.method == "POST" else None)
+    actor = reader(request)
+    form = comment_form(actor, request.POST if request.method == "POST" else None)
     context = {
         "essay": essay,
         "parent": parent,
@@ -67,30 +66,30 @@ def _compose(request: HttpRequest, essay: Essay, parent: Comment | None) -> Http
             guest=services.Signature(data["name"], data["affiliation"], data["email"], data["website"])
             if isinstance(form, GuestCommentForm)
             else None,
-            trusted_guest_email=confirmed_guest(request).get("email", ""),
+            trusted_guest_email=actor.guest_email,
             ip_address=request.META.get("REMOTE_ADDR"),
             notify_replies=data.get("notify_replies", False),
         )
-    except services.DiscussionError as error:
-        if not isinstance(error, services.Refused):
+    except DiscussionError as error:
+        if not isinstance(error, Refused):
             screening.count("invalid")
         form.add_error(None, str(error))
         return render(request, "discussion/compose.html", context, status=400)
     if result.created:
-        remember_comment(request, result.comment)
+        remember_comment(request, result.comment.pk)
         request.session["forum_receipt"] = {"mail_sent": result.mail_sent, "reparented": result.reparented}
     return redirect("discussion:receipt", pk=result.comment.pk)
 
 
 @require_POST
 def comment(request: HttpRequest, slug: str) -> HttpResponse:
-    return _compose(request, _published_essay(slug), parent=None)
+    return _compose(request, published_essay(slug), parent=None)
 
 
 @require_http_methods(["GET", "POST"])
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
-    parent = _comment_on_published_essay(pk)
-    if not rules.can_reply_to(actor_for(request), parent, parent.essay):
+    parent = comment_on_published_essay(pk)
+    if not rules.can_reply_to(reader(request), parent, parent.essay):
         raise Http404("This comment cannot be replied to.")
     return _compose(request, parent.essay, parent)
 
@@ -98,7 +97,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def permalink(request: HttpRequest, pk: int) -> HttpResponse:
     """To the comment's anchor, on the page of a long discussion that holds it."""
-    comment = _comment_on_published_essay(pk)
+    comment = comment_on_published_essay(pk)
     page = page_of(comment)
     query = f"?page={page}" if page > 1 else ""
     return redirect(f"{comment.essay.get_absolute_url()}{query}#{comment.anchor}")
@@ -126,11 +125,11 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows what the link is for; only the POST publishes (mail scanners follow GETs)."""
     try:
         comment = services.read_guest_token(token) if request.method == "GET" else services.confirm_guest_comment(token)
-    except services.LinkError as error:
+    except LinkError as error:
         return render(request, "discussion/confirm.html", {"error": str(error)}, status=400)
     if request.method == "GET":
         return render(request, "discussion/confirm.html", {"comment": comment, "essay": comment.essay})
-    remember_comment(request, comment)
+    remember_comment(request, comment.pk)
     if comment.is_published:
         messages.success(request, f"Thank you: your comment {comment.reference} is published.")
         response = redirect(comment.get_thread_url())
@@ -141,7 +140,13 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             "it appears in the discussion once approved.",
         )
         response = redirect("discussion:receipt", pk=comment.pk)
-    remember_guest(response, comment)
+    signature = {
+        "email": comment.author_email,
+        "name": comment.author_name,
+        "affiliation": comment.author_affiliation,
+        "website": comment.author_website,
+    }
+    remember_guest(response, signature)
     return response
 
 
@@ -156,7 +161,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and "preview" not in request.POST:
         try:
             services.edit_comment(actor, comment, form.cleaned_data["body"])
-        except services.DiscussionError as error:
+        except DiscussionError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, "Your comment is updated.")
@@ -178,11 +183,10 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def flag(request: HttpRequest, pk: int) -> HttpResponse:
-    comment = _comment_on_published_essay(pk)
-    actor = actor_for(request)
-    guest_email = confirmed_guest(request).get("email", "")
-    if not rules.can_flag(actor, comment, guest_email):
-        own = rules.is_own(actor, comment, guest_email)
+    comment = comment_on_published_essay(pk)
+    actor = reader(request)
+    if not rules.can_flag(actor, comment):
+        own = rules.is_own(actor, comment)
         context = {"comment": comment, "essay": comment.essay, "own": own, "signed_in": actor.is_member}
         return render(request, "discussion/flag.html", context, status=403)
     form = FlagForm(request.POST or None)
@@ -193,10 +197,9 @@ def flag(request: HttpRequest, pk: int) -> HttpResponse:
                 comment,
                 form.cleaned_data["reason"],
                 form.cleaned_data["note"],
-                guest_email,
                 ip=request.META.get("REMOTE_ADDR", ""),
             )
-        except services.DiscussionError as error:
+        except DiscussionError as error:
             form.add_error(None, str(error))
         else:
             # The same words whether or not this reader had flagged it before.
@@ -214,7 +217,7 @@ def mail_sender(request: HttpRequest, token: str) -> HttpResponse:
             received = mailin.confirm_sender(token, notify_replies=request.POST.get("notify_replies") == "on")
         else:
             received = mailin.read_sender_token(token)
-    except services.LinkError as error:
+    except LinkError as error:
         return render(request, "discussion/mail_sender.html", {"error": str(error)}, status=400)
     context = {"received": received, "comment": received.comment, "essay": received.comment.essay}
     if request.method == "POST":
@@ -229,25 +232,13 @@ def preview(request: HttpRequest) -> HttpResponse:
     return render(request, "discussion/_preview.html", {"preview": render_comment(body)})
 
 
-def server_error(request: HttpRequest) -> HttpResponse:
-    """A 500 that gives the writer their text back and another way in.
-
-    No database: whatever failed may be the database.
-    """
-    body = request.POST.get("body", "") if request.method == "POST" else ""
-    match = re.match(r"^/essays/([-\w]+)/", request.path)
-    address = f"comments+{match.group(1)}@{settings.FORUM_MAIL_DOMAIN}" if match else ""
-    context = {"body": body, "comment_address": address, "site_name": settings.SITE_NAME}
-    return HttpResponseServerError(render_to_string("500.html", context))
-
-
 @require_POST
 def follow(request: HttpRequest, slug: str) -> HttpResponse:
-    essay = _published_essay(slug)
-    actor = actor_for(request)
+    essay = published_essay(slug)
+    actor = reader(request)
     try:
         notifications.follow(actor, essay, request.POST.get("email", ""), request.META.get("REMOTE_ADDR"))
-    except services.DiscussionError as error:
+    except DiscussionError as error:
         messages.error(request, str(error))
     else:
         if actor.is_member:
@@ -259,8 +250,8 @@ def follow(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def unfollow(request: HttpRequest, slug: str) -> HttpResponse:
-    essay = _published_essay(slug)
-    notifications.unfollow(actor_for(request), essay)
+    essay = published_essay(slug)
+    notifications.unfollow(reader(request), essay)
     messages.success(request, "You no longer follow this discussion.")
     return redirect(essay.get_absolute_url() + "#follow")
 
@@ -273,7 +264,7 @@ def follow_confirm(request: HttpRequest, token: str) -> HttpResponse:
             subscription = notifications.read_follow_token(token)
         else:
             subscription = notifications.confirm_follow(token)
-    except services.LinkError as error:
+    except LinkError as error:
         return render(request, "discussion/follow_confirm.html", {"error": str(error)}, status=400)
     if request.method == "POST":
         messages.success(request, "You follow this discussion: new comments will be emailed to you.")
@@ -287,17 +278,6 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
         notifications.read_unsubscribe(token)
         done = notifications.unsubscribe(token) if request.method == "POST" else ""
-    except services.LinkError as error:
+    except LinkError as error:
         return render(request, "discussion/unsubscribe.html", {"error": str(error)}, status=400)
     return render(request, "discussion/unsubscribe.html", {"done": done})
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """A stale form (signed in elsewhere, cookies cleared) must not lose the text."""
-    carried = [
-        (name, value)
-        for name, value in request.POST.items()
-        if name in ("name", "affiliation", "email", "website", "submission_key", "shown_at")
-    ]
-    context = {"body": request.POST.get("body", ""), "carried": carried, "action": request.path}
-    return render(request, "discussion/csrf_failure.html", context, status=403)

@@ -29,7 +29,8 @@ from forum.audit import log as audit_log
 from forum.audit.models import Action
 from forum.discussion import tree
 from forum.discussion.models import Comment
-from forum.discussion.services import attach_point, claim_signed_comments, save_new_comment
+from forum.discussion.services import claim_signed_comments
+from forum.discussion.writing import attach_point, save_new_comment
 from forum.essays.models import Essay
 from forum.lib.markup import markdown_from_html
 

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from forum.discussion.forms import DescribedForm
-from forum.discussion.rules import NEEDS_REASON, Decision
+from forum.discussion.states import NEEDS_REASON, Decision
 
 from .models import Policy
 

@@ -10,6 +10,8 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from forum import pagecache
+
 
 def _lines(text: str) -> list[str]:
     return [line.strip().lower() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
@@ -64,6 +66,7 @@ class Policy(models.Model):
         self.pk = 1
         super().save(*args, **kwargs)
         Policy.forget()
+        pagecache.everything_changed()  # what may be posted, and when discussions close
 
     CACHE_KEY = "moderation:policy:v1"
     # Rules ask for the policy once per comment on a page: keep it in this
@@ -78,7 +81,8 @@ class Policy(models.Model):
             return cls._local[1]
         policy = cache.get(cls.CACHE_KEY)
         if policy is None:
-            policy, _ = cls.objects.get_or_create(pk=1)
+            # Reading never writes: until a moderator saves one, the defaults apply.
+            policy = cls.objects.filter(pk=1).first() or cls(pk=1)
             cache.set(cls.CACHE_KEY, policy, timeout=None)
         cls._local = (now, policy)
         return policy

@@ -1,17 +1,24 @@
 """Telling moderators that something awaits them."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from forum.discussion.mail import queue_email
+from forum.discussion import rules
+from forum.discussion.models import Comment
+from forum.essays.models import Essay
+from forum.lib.mail import queue_email
+
+
+def waiting_count(actor: rules.Actor) -> int:
+    """How many comments wait for this moderator (the header's desk link)."""
+    return Comment.objects.filter(rules.desk_scope(actor), status=Comment.Status.PENDING).count()
 
 
 def item_awaits(comment) -> None:
     """Mail each moderator of the essay about a comment now in the queue."""
-    from forum.discussion.proxy import moderators_of
-
     link = settings.SITE_URL + reverse("moderation:item", kwargs={"pk": comment.pk})
-    for moderator in moderators_of(comment.essay):
+    for moderator in rules.moderators_of(comment.essay):
         if moderator.moderation_mail != moderator.ModerationMail.IMMEDIATELY:
             continue  # they chose the daily digest, or no mail
         if moderator.pk in (comment.author_id, getattr(comment.proxy, "submitter_id", None)):
@@ -25,12 +32,6 @@ def item_awaits(comment) -> None:
 
 def send_digests() -> int:
     """One mail to each moderator who chose the daily digest and has something waiting."""
-    from django.contrib.auth import get_user_model
-
-    from forum.discussion import rules
-    from forum.discussion.models import Comment
-    from forum.essays.models import Essay
-
     User = get_user_model()
     sent = 0
     for moderator in User.objects.filter(is_active=True, moderation_mail=User.ModerationMail.DAILY).exclude(email=""):
@@ -44,7 +45,7 @@ def send_digests() -> int:
             .select_related("essay")
             .order_by("-created_at")
         )
-        if not actor.is_moderator:
+        if not rules.is_site_moderator(actor):
             waiting = waiting.filter(essay__in=Essay.objects.filter(author=moderator))
         items = list(waiting[:50])
         if not items:

@@ -16,9 +16,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from forum.discussion.errors import Refused
 from forum.discussion.models import Comment, fingerprint
 from forum.lib import ratelimit
+from forum.lib.errors import Refused
 
 from .models import Ban, OutcomeCount, Policy
 

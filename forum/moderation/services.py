@@ -11,29 +11,21 @@ from django.utils import timezone
 from forum.audit.log import record
 from forum.audit.models import Action
 from forum.discussion import proxy, rules
-from forum.discussion import services as discussion_services
-from forum.discussion.errors import DiscussionError, NotAllowed
 from forum.discussion.models import Comment
-from forum.discussion.rules import Decision
+from forum.discussion.states import NEEDS_REASON, Decision, Move
+from forum.discussion.writing import change_status
 from forum.lib import ratelimit
+from forum.lib.errors import DiscussionError, NotAllowed
 
-from . import notify, screening
+from . import screening
 from .models import Ban, Flag, Policy
-
-AUDIT_ACTION = {
-    Decision.APPROVE: Action.APPROVED,
-    Decision.REJECT: Action.REJECTED,
-    Decision.SPAM: Action.MARKED_SPAM,
-    Decision.REMOVE: Action.REMOVED,
-    Decision.RESTORE: Action.RESTORED,
-}
 
 
 def decide(actor: rules.Actor, comment: Comment, decision: Decision, reason: str = "") -> Comment:
     """Apply one moderator decision. Proxy approvals and rejections go through the proxy rules."""
     decision = Decision(decision)
     reason = reason.strip()
-    if decision in rules.NEEDS_REASON and not reason:
+    if decision in NEEDS_REASON and not reason:
         raise DiscussionError(f"Please give a reason to {decision.label.lower()} {comment.reference}.")
     if comment.proxy is not None and decision == Decision.APPROVE:
         return proxy.approve(actor, comment, note=reason)
@@ -43,22 +35,9 @@ def decide(actor: rules.Actor, comment: Comment, decision: Decision, reason: str
         raise NotAllowed(
             f"You cannot {decision.label.lower()} {comment.reference} (it is {comment.get_status_display().lower()})."
         )
-    sources, target = rules.TRANSITIONS[decision]
-    now = timezone.now()
-    changes = {"status": target}
-    if target == Comment.Status.PUBLISHED:
-        changes["published_at"] = comment.published_at or now
-        changes["flag_count"] = 0  # a moderator has looked: hiding it again takes as many new readers
-    with transaction.atomic():
-        # Conditional: two moderators acting at once make one decision.
-        if not Comment.objects.filter(pk=comment.pk, status__in=sources).update(**changes):
-            raise proxy.AlreadyDecided(f"Another moderator has just decided on {comment.reference}.")
-        record(AUDIT_ACTION[decision], comment=comment, actor=actor.user, note=reason)
-        if target == Comment.Status.PUBLISHED:
-            record(Action.PUBLISHED, comment=comment, actor=actor.user)
-    comment.refresh_from_db()
-    if comment.is_published:
-        discussion_services.published(comment)
+    # Conditional: two moderators acting at once make one decision.
+    if not change_status(comment, decision, actor=actor.user, note=reason):
+        raise proxy.AlreadyDecided(f"Another moderator has just decided on {comment.reference}.")
     return comment
 
 
@@ -82,17 +61,16 @@ def decide_many(actor: rules.Actor, comments: list[Comment], decision: Decision,
 # --- Flags -------------------------------------------------------------------
 
 
-def flag(
-    actor: rules.Actor, comment: Comment, reason: Flag.Reason, note: str = "", guest_email: str = "", ip: str = ""
-) -> Flag | None:
+def flag(actor: rules.Actor, comment: Comment, reason: Flag.Reason, note: str = "", ip: str = "") -> Flag | None:
     """A reader flags a comment; enough different readers hide it for review.
 
     Returns None when this reader had already flagged it (nothing changes,
     and nothing about other flaggers is revealed).
     """
-    if not rules.can_flag(actor, comment, guest_email):
+    if not rules.can_flag(actor, comment):
         raise NotAllowed("You cannot flag this comment.")
-    identity = f"member:{actor.member_id}" if actor.is_member else f"guest:{guest_email.lower()}"
+    guest_email = actor.guest_email.lower()
+    identity = f"member:{actor.member_id}" if actor.is_member else f"guest:{guest_email}"
     for scope, who in (("flag", identity), ("flag-ip", ip)):
         if who and not ratelimit.allow(scope, who, settings.FORUM_FLAGS_PER_HOUR, 3600):
             raise screening.refuse("flag_rate_limit", "You have flagged many comments in the last hour; please wait.")
@@ -101,7 +79,7 @@ def flag(
             new = Flag.objects.create(
                 comment=comment,
                 user=actor.user,
-                guest_email="" if actor.is_member else guest_email.lower(),
+                guest_email="" if actor.is_member else guest_email,
                 reason=reason,
                 note=note.strip()[:500],
             )
@@ -117,14 +95,7 @@ def flag(
 
 def _hide_for_review(comment: Comment) -> None:
     note = f"flagged by {comment.flag_count} readers"
-    with transaction.atomic():
-        if not Comment.objects.filter(pk=comment.pk, status=Comment.Status.PUBLISHED).update(
-            status=Comment.Status.PENDING, held_reasons=note
-        ):
-            return
-        record(Action.FLAGGED, comment=comment, actor_label="readers' flags", note=note)
-    comment.refresh_from_db()
-    notify.item_awaits(comment)
+    change_status(comment, Move.HIDE_FLAGGED, actor_label="readers' flags", note=note, also={"held_reasons": note})
 
 
 # --- Bans --------------------------------------------------------------------
@@ -150,10 +121,7 @@ def ban(actor: rules.Actor, *, reason: str, user=None, email: str = "", until: d
             target |= Q(author=user) | Q(provenance__submitter=user)
         if new.email:
             target |= Q(author_email__iexact=new.email)
-        waiting = Comment.objects.filter(target, status__in=Comment.WAITING)
-        for comment in waiting.select_for_update(of=("self",)):
-            Comment.objects.filter(pk=comment.pk).update(status=Comment.Status.SPAM)
-            record(Action.MARKED_SPAM, comment=comment, actor=actor.user, note="its writer was banned")
+        change_status(Comment.objects.filter(target), Move.BANNED, actor=actor.user, note="its writer was banned")
         until_note = f"until {until:%Y-%m-%d %H:%M}" if until else "for good"
         record(Action.BANNED, actor=actor.user, note=f"{new.target} {until_note}: {new.reason}")
     return new

@@ -15,12 +15,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from forum.discussion import proxy, rules
-from forum.discussion.errors import DiscussionError
 from forum.discussion.forms import ReasonForm
 from forum.discussion.models import Comment, Correction
-from forum.discussion.page import actor_for
-from forum.discussion.rules import Decision
+from forum.discussion.states import Decision
 from forum.essays.models import Essay
+from forum.lib.errors import DiscussionError
+from forum.lib.reader import reader
 
 from . import services
 from .forms import BanForm, DecisionForm, PolicyForm
@@ -47,7 +47,7 @@ KIND_LABELS = {
 
 
 def _desk_actor(request: HttpRequest) -> rules.Actor:
-    actor = actor_for(request)
+    actor = reader(request)
     if not rules.can_open_desk(actor):
         raise PermissionDenied("The moderators' desk is for moderators.")
     return actor
@@ -61,31 +61,24 @@ def _moderated_comment(request: HttpRequest, pk: int) -> tuple[Comment, rules.Ac
     return comment, actor
 
 
-def _scope(actor: rules.Actor, essay_field: str = "essay") -> Q:
-    """What this moderator sees: everything, or the discussions of their own essays."""
-    return Q() if actor.is_moderator else Q(**{f"{essay_field}__author_id": actor.member_id})
-
-
-def pending_count(actor: rules.Actor) -> int:
-    return Comment.objects.filter(_scope(actor), status=Comment.Status.PENDING).count()
-
-
 @login_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     actor = _desk_actor(request)
     kind = request.GET.get("kind") if request.GET.get("kind") in KINDS else "waiting"
-    essays = Essay.objects.all() if actor.is_moderator else Essay.objects.filter(author_id=actor.member_id)
+    essays = Essay.objects.all() if rules.is_site_moderator(actor) else Essay.objects.filter(author_id=actor.member_id)
     essays = essays.only("pk", "title").order_by("-published_at")
     essay_id = request.GET.get("essay", "")
-    items = Comment.objects.filter(_scope(actor), KINDS[kind])
+    items = Comment.objects.filter(rules.desk_scope(actor), KINDS[kind])
     if essay_id.isdigit():
         items = items.filter(essay_id=int(essay_id))
     items = items.select_related("essay", "provenance__submitter").order_by("-created_at", "-pk")
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-    tabs = Comment.objects.filter(_scope(actor)).aggregate(**{name: Count("pk", filter=q) for name, q in KINDS.items()})
+    tabs = Comment.objects.filter(rules.desk_scope(actor)).aggregate(
+        **{name: Count("pk", filter=q) for name, q in KINDS.items()}
+    )
     corrections = (
-        Correction.objects.filter(_scope(actor, "comment__essay"), status=Correction.Status.PENDING)
+        Correction.objects.filter(rules.desk_scope(actor, "comment__essay"), status=Correction.Status.PENDING)
         .select_related("comment__essay")
         .order_by("-proposed_at")
     )

@@ -126,7 +126,7 @@ def unsaved(essay, body: str, **fields) -> Comment:
 
 
 def save_all(comments: list[Comment]) -> list[Comment]:
-    """What services.save_new_comment does, for many comments at once: insert, then each one's path."""
+    """What writing.save_new_comment does, for many comments at once: insert, then each one's path."""
     created = Comment.objects.bulk_create(comments)
     for comment in created:
         comment.path = tree.child_path(comment.parent.path if comment.parent is not None else "", comment.pk)

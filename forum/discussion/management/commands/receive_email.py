@@ -20,10 +20,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
 from forum.discussion import mailin
-from forum.discussion.errors import ClosedError, Refused
 from forum.discussion.models import Comment
 from forum.essays.models import Essay
 from forum.lib import mailparse
+from forum.lib.errors import ClosedError, Refused
 
 logger = logging.getLogger("forum.mailin")
 

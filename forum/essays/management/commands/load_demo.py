@@ -11,7 +11,7 @@ from django.db import transaction
 from forum.audit.log import record
 from forum.audit.models import Action
 from forum.discussion.models import Comment, Provenance
-from forum.discussion.services import save_new_comment
+from forum.discussion.writing import save_new_comment
 from forum.essays.models import Essay
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "soft_alliances.json"

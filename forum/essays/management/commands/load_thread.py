@@ -8,7 +8,7 @@ The file holds one essay and N comments, parents before their children:
      "comments": [{"id", "parent_id", "author_name", "author_email", "body", "created_at"}]}
 
 Comments go through the project's own write path for the tree
-(`services.save_new_comment`, after `Comment.set_text`, which renders the
+(`writing.save_new_comment`, after `Comment.set_text`, which renders the
 Markdown once) as published guest comments with their parent, name, email
 and dates. Loading the same slug again replaces that essay's comments. It
 is a benchmark and demo loader: nothing is mailed, screened or audited (the
@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 
 from forum.discussion.models import Comment
-from forum.discussion.services import attach_point, save_new_comment
+from forum.discussion.writing import attach_point, save_new_comment
 from forum.essays.models import Essay
 
 DEFAULT_AUTHOR = "essay-author@example.org"

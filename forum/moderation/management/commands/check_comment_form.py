@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from django.utils import timezone
 
+from forum import pagecache
 from forum.discussion.models import Comment
 from forum.essays.models import Essay
 
@@ -125,6 +126,7 @@ class Command(BaseCommand):
             return comment.reference
         finally:
             Comment.objects.filter(essay=essay).delete()
+            pagecache.essay_changed(essay.pk)  # the probe leaves no trace on the canary's page either
             session.delete()
 
     def fetch(self, opener, request, timeout: float, what: str, expect: int = 200):

@@ -10,6 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 
 def _database() -> dict:
@@ -36,8 +37,6 @@ def _cache() -> dict:
 def _tasks() -> dict:
     """Tasks ready to run: how many, and how long the oldest has waited."""
     try:
-        from django_tasks_db.models import DBTaskResult, get_date_max
-
         ready = DBTaskResult.objects.ready()
         backlog = ready.count()
         # A task waits from when it was queued, or from when its retry came due.

@@ -1,4 +1,5 @@
-"""Every email the discussion sends is rendered here and sent by a worker.
+"""Mail: every email the site sends is rendered here and sent by a worker;
+and the addresses at which the site receives comments by email.
 
 Rendering happens in the request (templates, absolute links); the task gets
 plain strings, so a slow or failing mail server never touches a request.
@@ -15,6 +16,9 @@ from django.db import transaction
 from django.tasks import task
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from .errors import Refused
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +62,35 @@ def queue_message(to: str, subject: str, text: str, html: str, headers: dict | N
     """
     headers = {"Message-ID": make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "localhost"), **(headers or {})}
     transaction.on_commit(lambda: send_email.enqueue(to, subject, text, html, 0, headers))
+
+
+# --- Addresses for email-in (manage.py receive_email reads them back) --------
+
+REPLY_ADDRESS_SALT = "forum.discussion.reply-address"
+
+
+def comment_address(essay_slug: str) -> str:
+    """Where readers can send a comment on an essay by email."""
+    return f"comments+{essay_slug}@{settings.FORUM_MAIL_DOMAIN}"
+
+
+def _reply_signature(pk: int) -> str:
+    return salted_hmac(REPLY_ADDRESS_SALT, str(pk), algorithm="sha256").hexdigest()[:16]
+
+
+def reply_address(essay_slug: str, comment_pk: int) -> str:
+    """Reply-To of a notification: answering it replies to that comment.
+
+    comments+<slug>.<id>-<signature>@domain: only letters, digits, "-" and
+    ".", so no mail client misreads it, and short enough for the 64
+    characters a local part may have (for slugs of up to about 30).
+    """
+    return f"comments+{essay_slug}.{comment_pk}-{_reply_signature(comment_pk)}@{settings.FORUM_MAIL_DOMAIN}"
+
+
+def replied_to(token: str) -> int:
+    """The id of the comment a reply address's token names; Refused if we did not sign it."""
+    pk, _, signature = token.partition("-")
+    if not pk.isdigit() or not constant_time_compare(signature, _reply_signature(int(pk))):
+        raise Refused("bad_reply_token", "The reply address was not one of ours.")
+    return int(pk)

@@ -1,0 +1,36 @@
+"""The site's error pages: they give a writer their text back and another way in."""
+
+import re
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.shortcuts import render
+from django.template.loader import render_to_string
+
+from .mail import comment_address
+
+ESSAY_PATH = re.compile(r"^/essays/([-\w]+)/")
+# What the comment forms carry besides the text, given back to a writer whose form was refused.
+CARRIED_FIELDS = ("name", "affiliation", "email", "website", "submission_key", "shown_at")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A 500 that gives the writer their text back and the essay's email-in address.
+
+    No database: whatever failed may be the database.
+    """
+    body = request.POST.get("body", "") if request.method == "POST" else ""
+    match = ESSAY_PATH.match(request.path)
+    context = {
+        "body": body,
+        "comment_address": comment_address(match.group(1)) if match else "",
+        "site_name": settings.SITE_NAME,
+    }
+    return HttpResponseServerError(render_to_string("500.html", context))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A stale form (signed in elsewhere, cookies cleared) must not lose the text."""
+    carried = [(name, value) for name, value in request.POST.items() if name in CARRIED_FIELDS]
+    context = {"body": request.POST.get("body", ""), "carried": carried, "action": request.path}
+    return render(request, "discussion/csrf_failure.html", context, status=403)
