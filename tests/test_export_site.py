@@ -148,7 +148,7 @@ def rich_site(author, member, other, moderator, admin_user, essay, mailoutbox):
             original="Sent from my phone.\n\n> quoted text\n-- \nsig",
             attachments=("photo.jpg", "cv.pdf"),
         ),
-    )
+    ).comment
     mailin.confirm_sender(mailin.sender_token(mailed))
     moderation.decide(carol, mailed, Decision.APPROVE)
 

@@ -7,6 +7,8 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 
+from forum.moderation.models import Flag
+
 from .models import Provenance
 
 
@@ -231,13 +233,7 @@ class ReasonForm(DescribedForm):
 class FlagForm(DescribedForm):
     reason = forms.ChoiceField(
         label="What is wrong with it?",
-        choices=[
-            ("spam", "Spam or advertising"),
-            ("abuse", "Abusive or uncivil"),
-            ("off_topic", "Off topic"),
-            ("misattributed", "Wrongly attributed"),
-            ("other", "Something else"),
-        ],
+        choices=Flag.Reason.choices,
         widget=forms.RadioSelect,
         error_messages={"required": "Please say what is wrong with it."},
     )

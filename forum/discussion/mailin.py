@@ -46,19 +46,33 @@ def parent_from_token(token: str, essay: Essay) -> Comment | None:
     return Comment.objects.filter(pk=replied_to(token), essay=essay).first()
 
 
-def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = None) -> Comment:
-    """Save a comment that came by email, pending a moderator; mail its sender a link."""
+@dataclass(frozen=True)
+class Received:
+    comment: Comment
+    created: bool  # False: the same message (by its Message-ID) was received before
+
+
+def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = None) -> Received:
+    """Save a comment that came by email, pending a moderator; mail its sender a link.
+
+    Refused("empty") if the message has no text of its own; ClosedError if
+    the discussion is closed; Refused("banned") if the sender is banned.
+    """
     same_message = Comment.objects.filter(received_mail__message_id=incoming.message_id)
     if (existing := same_message.first()) is not None:
-        return existing
+        return Received(existing, created=False)
+    if not incoming.body.strip():
+        raise Refused(
+            "empty",
+            "The message had no text of its own to post (quoted text, forwarded messages and "
+            "the signature are left out; attachments are not read).",
+        )
     actor = rules.Actor()
     if not rules.can_comment_on(actor, essay):
         raise ClosedError(f"Comments on “{essay.title}” are closed.")
     if parent is not None and not rules.can_reply_to(actor, parent, essay):
         parent = None  # the comment it answers is gone: keep the words, at the top of the thread
     screening.check_ban(email=incoming.sender_email)
-    if not incoming.body.strip():
-        raise Refused("empty", "The message had no text to post.")
     parent, _ = attach_point(parent)
     comment = Comment(
         essay=essay,
@@ -85,7 +99,7 @@ def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = No
         record(Action.RECEIVED_BY_EMAIL, comment=comment, actor_label=label, note=note)
 
     if (saved := save_once(comment, records, same_message)) is not comment:
-        return saved  # the same message, delivered twice at once
+        return Received(saved, created=False)  # the same message, delivered twice at once
     screening.count("email")
     link = SENDER_LINK.url(c=comment.pk, n=comment.confirmation_nonce)
     queue_email(
@@ -94,7 +108,7 @@ def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = No
         {"essay_title": essay.title, "reference": comment.reference, "link": link},
     )
     notify.item_awaits(comment)
-    return comment
+    return Received(comment, created=True)
 
 
 def sender_token(comment: Comment) -> str:

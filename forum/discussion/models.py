@@ -11,9 +11,14 @@ from forum.lib.markup import render_comment, stored_html
 from . import tree
 
 
+def normalised(body: str) -> str:
+    """The words of a text, whatever their case and spacing: what duplicates and listed words are found in."""
+    return " ".join(body.lower().split())
+
+
 def fingerprint(body: str) -> str:
     """The same words, whatever the case and spacing, give the same fingerprint."""
-    return hashlib.sha256(" ".join(body.lower().split()).encode()).hexdigest()
+    return hashlib.sha256(normalised(body).encode()).hexdigest()
 
 
 class CommentQuerySet(models.QuerySet):

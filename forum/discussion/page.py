@@ -125,15 +125,15 @@ def render_thread(essay: Essay, actor: rules.Actor, view: View) -> str:
     return render_to_string("discussion/_thread.html", {"essay": essay, "page": page})
 
 
-def discussion_context(request: HttpRequest, essay: Essay, view: View) -> dict:
-    """What the essay page shows of its discussion to the request's reader."""
+def discussion_context(request: HttpRequest, essay: Essay, view: View, form: PostCommentForm | None = None) -> dict:
+    """What the essay page shows of its discussion to the request's reader (with `form`, or theirs)."""
     actor = reader(request)
     return {
         "thread_html": render_thread(essay, actor, view),
         "can_comment": rules.can_comment_on(actor, essay),
         "can_submit_proxy": actor.is_member and rules.can_submit_proxy(actor, essay),
         "needs_name": rules.member_needs_name(actor),
-        "form": comment_form(actor),
+        "form": form or comment_form(actor),
         "comment_address": comment_address(essay.slug),
         "following": getattr(essay, "followed", False),
     }

@@ -32,7 +32,7 @@ def site_moderators() -> QuerySet:
     holds_permission = Q(
         user_permissions__codename=MODERATE_CODENAME, user_permissions__content_type__app_label=MODERATE_APP
     ) | Q(groups__permissions__codename=MODERATE_CODENAME, groups__permissions__content_type__app_label=MODERATE_APP)
-    return get_user_model().objects.filter(Q(is_superuser=True) | holds_permission, is_active=True)
+    return get_user_model().objects.filter(Q(is_superuser=True) | holds_permission, is_active=True).distinct()
 
 
 def is_site_moderator(actor: Actor) -> bool:
@@ -44,9 +44,14 @@ def is_site_moderator(actor: Actor) -> bool:
     return actor.remember("site_moderator", lambda: site_moderators().filter(pk=actor.user.pk).exists())
 
 
+def is_active_member(actor: Actor) -> bool:
+    """A member whose account is in use (an admin can deactivate one)."""
+    return actor.is_member and actor.user.is_active
+
+
 def can_moderate(actor: Actor, essay: Essay) -> bool:
     """Admins and moderators everywhere; an essay's author on its discussion."""
-    return is_site_moderator(actor) or (actor.is_member and essay.author_id == actor.member_id)
+    return is_site_moderator(actor) or (is_active_member(actor) and essay.author_id == actor.member_id)
 
 
 def moderators_of(essay: Essay) -> list:
@@ -142,15 +147,17 @@ def is_self_approval(actor: Actor, comment: Comment) -> bool:
 
 
 def can_decide(actor: Actor, comment: Comment) -> bool:
-    """Approve or reject a pending proxy post: a moderator other than its submitter.
+    """Approve or reject a pending proxy post: a moderator other than its submitter, and not its writer.
 
-    A single-author site may allow self-approval (FORUM_ALLOW_SELF_APPROVAL);
-    it is then recorded as such.
+    A single-author site may allow self-approval by the submitter
+    (FORUM_ALLOW_SELF_APPROVAL); it is then recorded as such. The person it
+    is attributed to, once they have claimed it, never decides on it.
     """
     return (
         comment.proxy is not None
         and comment.status == Comment.Status.PENDING
         and can_moderate(actor, comment.essay)
+        and not wrote(actor, comment)
         and (not is_self_approval(actor, comment) or settings.FORUM_ALLOW_SELF_APPROVAL)
     )
 
@@ -190,6 +197,7 @@ def can_claim_signed(email: str, comment: Comment) -> bool:
         and comment.author_email.strip().lower() == email.strip().lower()
         and comment.author_id is None
         and comment.status != Comment.Status.AWAITING_CONFIRMATION
+        and comment.proxy is None
     )
 
 
@@ -202,7 +210,7 @@ def can_open_desk(actor: Actor) -> bool:
     """The moderators' desk: site moderators, and authors for their own essays."""
     if is_site_moderator(actor):
         return True
-    return actor.is_member and actor.remember(
+    return is_active_member(actor) and actor.remember(
         "writes_essays", lambda: Essay.objects.filter(author_id=actor.member_id).exists()
     )
 

@@ -141,7 +141,8 @@ def post_comment(
 def claim_signed_comments(user, email: str) -> list[Comment]:
     """Make the comments signed with this newly verified address the member's: guests', imported, emailed."""
     claimed = []
-    for comment in Comment.objects.filter(author_email__iexact=email.strip(), author__isnull=True):
+    signed = Comment.objects.filter(author_email__iexact=email.strip(), author__isnull=True)
+    for comment in signed.select_related("provenance", "essay"):
         if not rules.can_claim_signed(email, comment):
             continue
         with transaction.atomic():

@@ -51,16 +51,15 @@ def public_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No published essay here.")
     view = View.from_request(request)
 
-    def render() -> str:
+    def render_page() -> str:
         essay = get_object_or_404(Essay.objects.published().select_related("author"), pk=head.pk)
-        context = {"essay": essay, **discussion_context(request, essay, view), "csrf_token": pagecache.CSRF_TOKEN}
         # Public readers are guests: the guest form, with placeholders for this reader's values.
-        initial = {"submission_key": pagecache.SUBMISSION_KEY, "shown_at": pagecache.SHOWN_AT}
-        context["form"] = GuestCommentForm(initial=initial)
+        form = GuestCommentForm(initial={"submission_key": pagecache.SUBMISSION_KEY, "shown_at": pagecache.SHOWN_AT})
+        context = {"essay": essay, **discussion_context(request, essay, view, form), "csrf_token": pagecache.CSRF_TOKEN}
         return render_to_string("essays/detail.html", context, request)
 
     def reader_values() -> tuple[str, str, str]:
         return get_token(request), str(uuid.uuid4()), shown_now()
 
     variant = (rules.can_comment_on(reader(request), head), *astuple(view))
-    return pagecache.public_response(request, head, variant, render, reader_values)
+    return pagecache.public_response(request, head, variant, render_page, reader_values)

@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from forum.discussion.models import Comment, fingerprint
+from forum.discussion.models import Comment, fingerprint, normalised
 from forum.lib import ratelimit
 from forum.lib.errors import Refused
 
@@ -148,7 +148,7 @@ def policy_holds(candidate: Candidate, policy: Policy) -> list[str]:
             raise refuse("blocked_domain", f"Comments from {domain} addresses are not accepted here.")
         reasons.append(f"email domain {domain} is listed")
 
-    text = " ".join(candidate.body.lower().split())
+    text = normalised(candidate.body)
     # Whole words; "_" counts as a boundary, so Markdown emphasis cannot hide one.
     found = [word for word in policy.words if re.search(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", text)]
     if found:

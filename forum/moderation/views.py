@@ -21,6 +21,7 @@ from forum.discussion.states import Decision
 from forum.essays.models import Essay
 from forum.lib.errors import DiscussionError
 from forum.lib.reader import reader
+from forum.lib.redirects import next_or
 
 from . import services
 from .forms import BanForm, DecisionForm, PolicyForm
@@ -202,7 +203,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(error))
         return redirect("moderation:item", pk=comment.pk)
     messages.success(request, f"{comment.reference}: {decision.label.lower()} done.")
-    return redirect(request.POST.get("next") or reverse("moderation:queue"))
+    return redirect(next_or(request, reverse("moderation:queue")))
 
 
 @login_required

@@ -219,18 +219,6 @@ class Command(BaseCommand):
                 parent = mailin.parent_from_token(parsed.target.token, essay)
             except Refused as error:
                 return self.refuse(EX_NOUSER, "unknown_address", f"{address}: {error}", about)
-        existing = Comment.objects.filter(received_mail__message_id=parsed.message_id).first()
-        if existing is not None:
-            logger.info("Already received %s as %s; delivered again %s.", parsed.message_id, existing.reference, about)
-            return Outcome(EX_OK, "duplicate", f"Already received as comment {existing.reference}.", existing)
-        if not parsed.body.strip():
-            return self.refuse(
-                EX_DATAERR,
-                "empty",
-                "The message had no text of its own to post (quoted text, forwarded messages and "
-                "the signature are left out; attachments are not read).",
-                about,
-            )
         incoming = mailin.IncomingComment(
             message_id=parsed.message_id,
             sender_email=parsed.sender_email,
@@ -241,7 +229,7 @@ class Command(BaseCommand):
             attachments=parsed.attachments,
         )
         try:
-            comment = mailin.receive(essay, incoming, parent=parent)
+            received = mailin.receive(essay, incoming, parent=parent)
         except ClosedError as error:
             return self.refuse(EX_NOUSER, "closed", str(error), about)
         except Refused as error:
@@ -250,6 +238,10 @@ class Command(BaseCommand):
             if error.key == "empty":
                 return self.refuse(EX_DATAERR, "empty", str(error), about)
             return self.refuse(EX_NOPERM, "refused", f"{error} ({error.key})", about)
+        comment = received.comment
+        if not received.created:
+            logger.info("Already received %s as %s; delivered again %s.", parsed.message_id, comment.reference, about)
+            return Outcome(EX_OK, "duplicate", f"Already received as comment {comment.reference}.", comment)
         replying = f", a reply to {comment.parent.reference}" if comment.parent_id else ""
         logger.info("Received %s by email %s%s.", comment.reference, about, replying)
         return Outcome(
