@@ -47,17 +47,26 @@ from forum.essays.models import Essay
 
 # --- The code's version ---------------------------------------------------------
 
-# What a deploy may change that changes a page.
+# What a deploy may change that changes a page: the code, and the settings pages are shaped by.
 RELEASE_SOURCES = ("forum/**/*.py", "templates/**/*", "forum/static/**/*", "requirements.txt")
+PAGE_SETTINGS = ("SITE_NAME", "SITE_URL", "LANGUAGE_CODE", "TIME_ZONE")
 
 
 @cache_for_process
 def release() -> str:
-    """The deployed code's version: FORUM_RELEASE if the deploy sets it (a commit), else a hash of the sources.
+    """The deployed version: FORUM_RELEASE if the deploy sets it (a commit), else a hash of the sources,
+    with a hash of the settings that shape pages (a restart with another FORUM_THREADS_PER_PAGE, say).
 
     Content, not modification times, so every node of one deploy agrees.
     """
-    return os.environ.get("FORUM_RELEASE") or source_hash(settings.BASE_DIR)
+    code = os.environ.get("FORUM_RELEASE") or source_hash(settings.BASE_DIR)
+    return f"{code}.{settings_hash()}"
+
+
+def settings_hash() -> str:
+    names = sorted(name for name in dir(settings) if name.startswith("FORUM_") or name in PAGE_SETTINGS)
+    values = "\n".join(f"{name}={getattr(settings, name)!r}" for name in names)
+    return hashlib.sha256(values.encode()).hexdigest()[:8]
 
 
 def source_hash(root) -> str:

@@ -187,9 +187,15 @@ def test_a_deploy_may_name_its_release(monkeypatch):
     pagecache.release.cache_clear()
     monkeypatch.setenv("FORUM_RELEASE", "4f2c9e1")
     try:
-        assert pagecache.release() == "4f2c9e1"
+        assert pagecache.release().startswith("4f2c9e1.")
     finally:
         pagecache.release.cache_clear()
+
+
+def test_a_restart_with_other_page_settings_is_a_new_release(settings):
+    before = pagecache.settings_hash()
+    settings.FORUM_THREADS_PER_PAGE += 1
+    assert pagecache.settings_hash() != before
 
 
 def test_a_comments_change_is_told_apart_from_its_threads(essay):

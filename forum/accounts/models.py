@@ -1,6 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 
 from forum import pagecache
 from forum.lib.orcid import normalise_orcid
@@ -39,9 +39,10 @@ class User(AbstractUser):
 
     def save(self, *args, **kwargs) -> None:
         update_fields = kwargs.get("update_fields")
-        super().save(*args, **kwargs)
-        if update_fields is None or SHOWN_FIELDS & set(update_fields):
-            pagecache.person_changed(self.pk)
+        with transaction.atomic():  # the name and the pages that show it change together
+            super().save(*args, **kwargs)
+            if update_fields is None or SHOWN_FIELDS & set(update_fields):
+                pagecache.person_changed(self.pk)
 
     @property
     def signature_name(self) -> str:

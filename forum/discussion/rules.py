@@ -221,8 +221,8 @@ def can_open_desk(actor: Actor) -> bool:
 def can_apply(actor: Actor, comment: Comment, decision: Decision) -> bool:
     """A moderator of the essay, from a state the decision applies to, never on their own comment.
 
-    Proxy posts: approving (or restoring) one is four-eyes, as `can_decide`;
-    their submitter never moderates them otherwise.
+    Proxy posts: approving or rejecting one is four-eyes, as `can_decide`;
+    their submitter never makes any other decision on them either.
     """
     if not can_move(comment, decision) or not can_moderate(actor, comment.essay) or wrote(actor, comment):
         return False

@@ -6,6 +6,7 @@ importers all save new comments, and change their status, through here.
 """
 
 from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -76,9 +77,10 @@ def change_status(
     one UPDATE, in the same few queries however many there are.
     The UPDATE also writes the columns in `also`; the page cache is told
     which comments changed; the audit log records the move as `action` (the
-    move's own by default), and a publication too; then whoever should hear
-    is told: readers of a newly published comment, moderators of a pending
-    one. Runs inside the caller's transaction, if any.
+    move's own by default), and a publication too; then, once the transaction
+    commits, whoever should hear is told: readers of a newly published
+    comment, moderators of a pending one. Runs inside the caller's
+    transaction, if any.
     """
     transition = TRANSITIONS[move]
     changes = _changes(move, also)
@@ -103,7 +105,9 @@ def change_status(
         if transition.target == Comment.Status.PUBLISHED:
             record_many(Action.PUBLISHED, moved, actor=actor, actor_label=actor_label)
     for comment in moved:
-        tell(comment)
+        # After the commit: mail is rendered outside the locks (the audit chain's, the essay's),
+        # and nobody is told of a move that a failure later in the caller's transaction undid.
+        transaction.on_commit(partial(tell, comment))
     return moved
 
 
