@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # A 405 answers with a page in the site's layout (the 400, 403, 404 and 500 pages are templates).
+    "forum.lib.pages.ErrorPageMiddleware",
     "forum.moderation.middleware.PostingHealthMiddleware",
     # Old permalinks of imported blogs: looked up only when nothing else answered (a 404).
     "forum.imports.middleware.LegacyRedirectMiddleware",

@@ -11,7 +11,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from forum.audit.models import AuditEntry
+from forum.discussion import proxy
 from forum.discussion.models import Comment
+from forum.discussion.rules import Actor
 from forum.moderation.models import Ban
 
 from .conftest import add_comment, form_data
@@ -55,7 +57,7 @@ def proxy_form(**fields) -> dict:
         "person_affiliation": "McGill University",
         "person_email": "tv.paul@example.edu",
         "received_via": "email",
-        "received_on": "2013-07-22",
+        "received_on": timezone.localdate().isoformat(),
         "body": "I am using the concept in my book.",
         **fields,
     }
@@ -340,3 +342,29 @@ def test_a_confirmation_link_of_a_comment_sent_to_spam_by_a_ban_no_longer_offers
     assert page.status_code == 400
     assert "can no longer be published" in page.text
     assert "Publish my comment" not in page.text
+
+
+# --- Issue 15, fault 16: a ban stops every kind of action ---------------------------------------------------
+
+
+def test_fault_16_nobody_posts_on_behalf_of_a_banned_person(essay, member, moderator):
+    Ban.objects.create(email="tv.paul@example.edu", reason="Abuse.", created_by=moderator)
+    response = as_user(member).post(reverse("discussion:proxy", kwargs={"slug": essay.slug}), proxy_form())
+    assert response.status_code == 400
+    assert "The person you name may not comment on this site." in response.text
+    assert "Abuse." not in response.text  # the reason is for the person, not the submitter
+    assert not Comment.objects.exists()
+
+
+def test_fault_16_a_banned_person_cannot_confirm_words_posted_for_them(essay, member, moderator):
+    as_user(member).post(reverse("discussion:proxy", kwargs={"slug": essay.slug}), proxy_form())
+    comment = proxy.approve(Actor(user=moderator), Comment.objects.get())
+    Ban.objects.create(email="tv.paul@example.edu", reason="Abuse.", created_by=moderator)
+    link = reverse(
+        "discussion:attributed",
+        kwargs={"token": proxy.PERSON_LINK.token(c=comment.pk, n=comment.provenance.link_nonce)},
+    )
+    page = Client().post(link, {"action": "confirm"}, follow=True).text
+    assert "You cannot confirm comments on this site" in page
+    comment.provenance.refresh_from_db()
+    assert comment.provenance.confirmation == "unconfirmed"

@@ -1,5 +1,7 @@
 """The moderators' desk: who may use it, each decision's transitions, bulk actions, cost per page."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -275,3 +277,35 @@ def test_lifting_a_ban(role, desk, moderator):
     assert outcome(response) == expect(role, moderators=302, author=403)
     ban.refresh_from_db()
     assert (ban.lifted_at is not None) == (role in ("moderator", "admin"))
+
+
+# --- Issue 15, fault 3: the item page ticks nothing until the moderator does ---------------------------------
+
+
+def test_fault_3_the_item_page_ticks_no_decision_and_keeps_the_chosen_one_after_an_error(client, desk, moderator):
+    client.force_login(moderator)
+    item = reverse("moderation:item", kwargs={"pk": desk["published"].pk})
+    page = client.get(item).text
+    assert re.search(r'<input type="radio" name="decision"[^>]*checked', page) is None
+    assert 'Reason <span class="optional">(needed to reject or remove)</span>' in page
+    assert 'Reason <span class="optional">(optional)</span>' not in page
+    response = client.post(reverse("moderation:decide", kwargs={"pk": desk["published"].pk}), {"decision": "remove"})
+    assert response.status_code == 400
+    checked = re.findall(r'<input type="radio" name="decision" value="(\w+)"[^>]*checked', response.text)
+    assert checked == ["remove"]
+
+
+def test_fault_8_a_refused_bulk_action_keeps_the_ticks_the_action_and_the_reason(client, desk, moderator):
+    client.force_login(moderator)
+    other_held = add_comment(desk["essay"], body="Also held.", status=Comment.Status.PENDING)
+    ticked = {"decision": "reject", "reason": "", "ids": [desk["held"].pk, other_held.pk], "query": "kind=held"}
+    response = client.post(reverse("moderation:bulk"), ticked)
+    assert response.status_code == 400
+    assert "Please give a reason" in response.text
+    checked = re.findall(r'<input type="checkbox" name="ids" value="(\d+)"[^>]*checked', response.text)
+    assert sorted(map(int, checked)) == sorted(ticked["ids"])
+    assert re.search(r'<option value="reject" selected>', response.text)
+    assert Comment.objects.filter(pk__in=ticked["ids"], status=Comment.Status.PENDING).count() == 2
+    untouched = client.post(reverse("moderation:bulk"), {"decision": "remove", "reason": "Kept text", "query": ""})
+    assert "Tick the comments to act on first." in untouched.text
+    assert 'value="Kept text"' in untouched.text

@@ -7,7 +7,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from forum.discussion.models import Comment
-from forum.moderation.models import Flag
+from forum.moderation.models import Ban, Flag
 
 from .conftest import add_comment, form_data, make_member
 
@@ -252,3 +252,24 @@ def test_flagging_is_rate_limited_per_account(essay, other):
     # Another reader is not held back by Dana's flags.
     assert reader("Eve", ip="198.51.100.9").post(flag_url(comments[2]), {"reason": "spam"}).status_code == 302
     assert Flag.objects.count() == 3
+
+
+# --- Issue 15, fault 16: a ban stops flags too --------------------------------------------------------------
+
+
+def test_fault_16_a_banned_guest_cannot_flag(confirmed_guest, guest_data, essay, target, moderator):
+    browser, _ = confirmed_guest(guest_data)
+    Ban.objects.create(email="tv.paul@example.edu", reason="Spamming the flags.", created_by=moderator)
+    response = browser.post(flag_url(target), {"reason": "off_topic"})
+    assert response.status_code == 400
+    assert "You cannot flag comments on this site. The moderators gave this reason: Spamming the flags." in (
+        response.text.replace("&#x27;", "'")
+    )
+    assert not Flag.objects.exists()
+
+
+def test_fault_16_a_banned_member_cannot_flag(client, essay, target, member, moderator):
+    client.force_login(member)
+    Ban.objects.create(user=member, reason="Abuse.", created_by=moderator)
+    assert client.post(flag_url(target), {"reason": "spam"}).status_code == 400
+    assert not Flag.objects.exists()

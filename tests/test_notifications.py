@@ -1,5 +1,6 @@
 """Replies and followed discussions are mailed; nobody hears about their own comment or anything unpublished."""
 
+import email.policy
 import re
 
 import pytest
@@ -176,3 +177,39 @@ def test_one_click_unsubscribe_works_without_a_csrf_token_and_sticks(member, oth
 def test_a_forged_unsubscribe_link_is_refused(client):
     response = client.post(reverse("discussion:unsubscribe", kwargs={"token": "not-a-token"}))
     assert response.status_code == 400
+
+
+# --- Issue 15, fault 2: the one-click unsubscribe header, in the bytes as sent ------------------------------
+
+LONG_SITE = "https://discussions.history-department.example-university.ac.uk/forum-of-the-faculty"
+
+
+def unfolded_headers(message) -> dict[str, str]:
+    """The headers as an SMTP server receives them (the SMTP backend's policy), unfolded, not decoded."""
+    raw = message.message(policy=email.policy.SMTP).as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0].replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ")
+    return dict(line.decode("ascii").split(": ", 1) for line in head.split(b"\r\n"))
+
+
+@pytest.mark.parametrize("site_url", ["http://testserver", LONG_SITE])
+@pytest.mark.parametrize("writer", ["member", "guest"])
+def test_fault_2_one_click_unsubscribe_is_a_plain_url_in_the_bytes_as_sent(
+    writer, site_url, settings, member, other, essay, mail
+):
+    settings.SITE_URL = site_url
+    parent = (
+        add_comment(essay, author=member, body="A first thought.")
+        if writer == "member"
+        else add_comment(essay, body="A guest's thought.", author_email="guest@example.net", notify_replies=True)
+    )
+    bob = Client()
+    bob.force_login(other)
+    (message,) = mail(lambda: reply(bob, parent, "An answer."))
+    headers = unfolded_headers(message)
+    assert re.fullmatch(re.escape(site_url) + r"/unsubscribe/[^\s<>]+/", headers["List-Unsubscribe"][1:-1])
+    assert headers["List-Unsubscribe"][0] + headers["List-Unsubscribe"][-1] == "<>"
+    assert "=?" not in headers["List-Unsubscribe"]  # no RFC 2047 encoded-words
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    path = headers["List-Unsubscribe"][1:-1].removeprefix(site_url)
+    response = Client(enforce_csrf_checks=True).post(path, "List-Unsubscribe=One-Click", content_type="text/plain")
+    assert "You will no longer get emails about replies" in response.text

@@ -191,9 +191,11 @@ def test_drafts_take_no_comments(client, member, essay):
     assert client.get(essay.get_absolute_url()).status_code == 404
 
 
-def test_posting_is_post_only(client, member, essay):
+def test_the_comment_address_takes_a_post_and_shows_its_form_to_a_get(client, member, essay):
     client.force_login(member)
-    assert client.get(comment_url(essay)).status_code == 405
+    assert client.put(comment_url(essay)).status_code == 405
+    assert client.get(comment_url(essay)).status_code == 200  # a reload after an error: the form again
+    assert not Comment.objects.exists()
 
 
 def test_a_stale_csrf_token_keeps_the_text(member, essay):

@@ -15,6 +15,7 @@ from django.core import signing
 from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from forum.audit.models import AuditEntry
 from forum.discussion import proxy
@@ -25,6 +26,8 @@ from .conftest import PASSWORD, add_comment, form_data
 
 pytestmark = pytest.mark.django_db
 
+# The test essay was published yesterday: the comment reached Alice today.
+RECEIVED = timezone.localdate().isoformat()
 PAUL_SAYS = "I am using the concept in the book I am working on *soft balancing*."
 
 
@@ -35,7 +38,7 @@ def proxy_form(**fields) -> dict:
         "person_affiliation": "McGill University",
         "person_email": "tv.paul@example.edu",
         "received_via": "email",
-        "received_on": "2013-07-22",
+        "received_on": RECEIVED,
         "body": PAUL_SAYS,
         "original_message": "Dear Rajesh, please post this for me: I am using the concept...",
         "note_to_moderators": "He wrote because the form broke.",
@@ -87,7 +90,7 @@ def test_a_submitted_proxy_post_waits_unseen_for_a_moderator(submit, client, ess
     )
     provenance = comment.provenance
     assert provenance.received_via == "email"
-    assert provenance.received_on.isoformat() == "2013-07-22"
+    assert provenance.received_on.isoformat() == RECEIVED
     receipt = client.get(reverse("discussion:receipt", kwargs={"pk": comment.pk})).text
     assert "waiting for a moderator" in receipt
     client.logout()
@@ -122,7 +125,7 @@ def test_an_invalid_form_keeps_everything_typed(client, member, essay):
         reverse("discussion:proxy", kwargs={"slug": essay.slug}), proxy_form(received_on="2999-01-01", person_name="")
     )
     assert response.status_code == 400
-    assert "That date is in the future." in response.text
+    assert "That date is in the future: it can be today at the latest." in response.text
     assert "Please give the name of the person." in response.text
     assert "Dear Rajesh, please post this for me" in response.text
     assert not Comment.objects.exists()
@@ -467,3 +470,29 @@ def test_the_submitter_follows_their_submissions_from_their_profile(submit, clie
     assert "Comments you posted on someone’s behalf" in profile
     assert f"{comment.reference}</a> for T.V. Paul" in profile
     assert "rejected (reason: Please attach his email.)" in profile
+
+
+# --- Issue 15, fault 14: the received date is one that can be true ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("received_on", "said"),
+    [
+        ("1900-01-01", "a comment on it cannot have reached you before that"),
+        ("2999-12-31", "That date is in the future: it can be today at the latest."),
+    ],
+)
+def test_fault_14_an_impossible_received_date_is_refused_with_the_dates_allowed(
+    client, member, essay, received_on, said
+):
+    client.force_login(member)
+    response = client.post(
+        reverse("discussion:proxy", kwargs={"slug": essay.slug}), proxy_form(received_on=received_on)
+    )
+    assert response.status_code == 400
+    assert said in response.text
+    published = timezone.localdate(essay.published_at)
+    assert f'min="{published.isoformat()}"' in response.text
+    assert f'max="{timezone.localdate().isoformat()}"' in response.text
+    assert "(when the essay was published) and today." in response.text
+    assert not Comment.objects.exists()

@@ -6,6 +6,8 @@ from functools import lru_cache
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from forum.moderation.models import Flag
 
@@ -187,9 +189,14 @@ class ProxyCommentForm(CommentForm):
         "submission_key",
     ]
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, essay, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["body"].label = "Their comment, as it will be published"
+        # A comment on the essay reached the submitter after it was published, and not after today.
+        self.earliest = timezone.localdate(essay.published_at)
+        received = self.fields["received_on"]
+        received.widget.attrs.update(min=self.earliest.isoformat(), max=timezone.localdate().isoformat())
+        received.help_text = f"Between {date_format(self.earliest, "j F Y")} (when the essay was published) and today."
 
     def clean_person_name(self) -> str:
         name = " ".join(self.cleaned_data["person_name"].split())
@@ -199,8 +206,13 @@ class ProxyCommentForm(CommentForm):
 
     def clean_received_on(self) -> date:
         received = self.cleaned_data["received_on"]
-        if received > date.today():
-            raise forms.ValidationError("That date is in the future.")
+        if received > timezone.localdate():
+            raise forms.ValidationError("That date is in the future: it can be today at the latest.")
+        if received < self.earliest:
+            raise forms.ValidationError(
+                f"The essay was published on {date_format(self.earliest, "j F Y")}: "
+                "a comment on it cannot have reached you before that."
+            )
         return received
 
     def clean_original_message(self) -> str:

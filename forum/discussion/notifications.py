@@ -50,6 +50,31 @@ def _same_person(comment: Comment, user=None, email: str = "") -> bool:
     return bool(address) and address == writer
 
 
+def writer_address(comment: Comment) -> str:
+    """Where the comment's writer can be told about it: a member's address, or a guest's once they proved it ("")."""
+    if comment.author_id:
+        return comment.author.email if comment.author.is_active else ""
+    if comment.proxy is not None or comment.confirmation_nonce:
+        return ""  # the person is told through their own link; an unconfirmed address may not be the writer's
+    return comment.author_email
+
+
+def tell_writer_of_decision(comment: Comment, verdict: str, reason: str) -> bool:
+    """A moderator rejected or removed a comment: its writer reads why (never the text: mail only names it)."""
+    address = writer_address(comment)
+    if not address:
+        return False
+    context = {
+        "name": comment.author_name,
+        "reference": comment.reference,
+        "essay_title": comment.essay.title,
+        "verdict": verdict,
+        "reason": reason,
+    }
+    queue_email("decision", address, context)
+    return True
+
+
 def announce(comment: Comment) -> int:
     """Mail the parent's writer and the essay's followers about a newly published comment."""
     if not comment.is_published or comment.essay.is_canary:

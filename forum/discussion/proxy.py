@@ -73,6 +73,8 @@ def submit_proxy_post(
     if parent is not None and not rules.can_reply_to(actor, parent, essay):
         raise ClosedError("That comment can no longer be replied to.")
     screening.check_ban(actor.user)
+    if person.email and screening.longest_ban(email=person.email) is not None:
+        raise NotAllowed("The person you name may not comment on this site. A moderator can tell you more.")
     if rules.is_posting_for_themselves(actor, person.email):
         raise NotAllowed(
             "That is your own verified address: post the comment as yourself instead of on your own behalf."
@@ -122,7 +124,7 @@ def approve(actor: rules.Actor, comment: Comment, note: str = "") -> Comment:
             raise AlreadyDecided(_already_decided(comment))
         provenance = comment.provenance
         provenance.decided_by = actor.user
-        provenance.decided_at = comment.published_at
+        provenance.decided_at = timezone.now()
         provenance.self_approved = self_approved
         provenance.link_nonce = secrets.token_hex(16) if provenance.person_email else ""
         provenance.save(update_fields=["decided_by", "decided_at", "self_approved", "link_nonce"])
@@ -208,6 +210,7 @@ def _person_label(provenance: Provenance) -> str:
 
 def confirm_attribution(token: str) -> Provenance:
     provenance = read_person_link(token)
+    screening.check_ban(email=provenance.person_email, doing="confirm comments")
     with transaction.atomic():
         _use_link(provenance)
         Provenance.objects.filter(pk=provenance.pk).update(
@@ -221,6 +224,7 @@ def confirm_attribution(token: str) -> Provenance:
 
 def propose_correction(token: str, body: str, note: str = "") -> Correction:
     provenance = read_person_link(token)
+    screening.check_ban(email=provenance.person_email, doing="correct comments")
     with transaction.atomic():
         _use_link(provenance)
         correction = Correction.objects.create(

@@ -22,7 +22,7 @@ def _submit(request: HttpRequest, essay: Essay, parent: Comment | None) -> HttpR
     actor = reader(request)
     if not rules.can_submit_proxy(actor, essay):
         raise PermissionDenied("Only members with a verified email can post on someone's behalf here.")
-    form = ProxyCommentForm(request.POST or None)
+    form = ProxyCommentForm(request.POST or None, essay=essay)
     context = {"essay": essay, "parent": parent, "form": form}
     if request.method == "POST" and form.is_valid() and "preview" not in request.POST:
         data = form.cleaned_data

@@ -81,8 +81,9 @@ def _compose(request: HttpRequest, essay: Essay, parent: Comment | None) -> Http
     return redirect("discussion:receipt", pk=result.comment.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def comment(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET (a reload after an error, a shared link) shows the form on a page of its own."""
     return _compose(request, published_essay(slug), parent=None)
 
 
@@ -176,8 +177,12 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     comment, actor = _own_comment(request, pk, rules.can_delete)
     if request.method == "GET":
         return render(request, "discussion/delete.html", {"comment": comment, "essay": comment.essay})
-    services.delete_comment(actor, comment)
-    messages.success(request, "Your comment is deleted.")
+    try:
+        services.delete_comment(actor, comment)
+    except DiscussionError as error:  # sent twice, or a moderator acted first
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Your comment is deleted.")
     return redirect(comment.essay.get_absolute_url() + "#comments")
 
 

@@ -5,8 +5,10 @@ Rendering happens in the request (templates, absolute links); the task gets
 plain strings, so a slow or failing mail server never touches a request.
 """
 
+import email.policy
 import logging
 from datetime import timedelta
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.utils import make_msgid
 from urllib.parse import urlsplit
 
@@ -26,9 +28,39 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS = (60, 300, 1800, 7200, 21600)
 
 
+class UnfoldedHeader(UnstructuredHeader):
+    """A header whose value must reach mail clients as written: never folded, never encoded.
+
+    RFC 2369 list headers hold a URL in angle brackets; folding a long one
+    into RFC 2047 encoded-words (what the email package does to a word
+    longer than a line) hides the URL from every client. ASCII only, and one
+    line (RFC 5322 allows 998 characters).
+    """
+
+    max_length = 998
+
+    def fold(self, *, policy) -> str:
+        line = f"{self.name}: {self}"
+        if not str(self).isascii() or len(line) > self.max_length:
+            raise ValueError(f"{self.name} must be ASCII and at most {self.max_length} characters")
+        return line + policy.linesep
+
+
+HEADERS = HeaderRegistry()
+for name in ("List-Unsubscribe", "List-Unsubscribe-Post"):
+    HEADERS.map_to_type(name.lower(), UnfoldedHeader)
+
+
+class SiteMessage(EmailMultiAlternatives):
+    """Django's message, with the site's header classes whatever policy the mail backend asks for."""
+
+    def message(self, *, policy=email.policy.default):
+        return super().message(policy=policy.clone(header_factory=HEADERS))
+
+
 @task
 def send_email(to: str, subject: str, text: str, html: str, attempt: int = 0, headers: dict | None = None) -> None:
-    message = EmailMultiAlternatives(
+    message = SiteMessage(
         subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], headers=headers or {}
     )
     if html:

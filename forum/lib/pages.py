@@ -14,6 +14,21 @@ ESSAY_PATH = re.compile(r"^/essays/([-\w]+)/")
 CARRIED_FIELDS = ("name", "affiliation", "email", "website", "submission_key", "shown_at")
 
 
+class ErrorPageMiddleware:
+    """A 405 (a form's address opened directly) answers with a page in the site's layout, not an empty body."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.content:
+            page = render(request, "405.html", status=405)
+            page["Allow"] = response["Allow"]
+            return page
+        return response
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """A 500 that gives the writer their text back and the essay's email-in address.
 

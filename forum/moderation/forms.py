@@ -24,8 +24,10 @@ class DecisionForm(DescribedForm):
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Needed to reject or remove; the writer or submitter sees it.",
+        help_text="The writer or submitter sees it.",
     )
+    # Required for some decisions only: the label says which, instead of "(optional)".
+    reason.needed_for = "to reject or remove"
 
     def clean_decision(self) -> Decision:
         return Decision(self.cleaned_data["decision"])

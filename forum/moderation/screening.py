@@ -79,14 +79,19 @@ def refuse(key: str, message: str) -> Refused:
     return Refused(key, message)
 
 
-def check_ban(user=None, email: str = "") -> None:
-    # The ban that ends last (for good first): that is when they may comment again.
-    bans = Ban.objects.active().for_identity(user=user, email=email)
-    ban = bans.order_by(F("until").desc(nulls_first=True)).first()
+def check_ban(user=None, email: str = "", doing: str = "comment") -> None:
+    """Refuse a banned person whatever they do here (comment, flag, confirm words posted for them), saying why."""
+    ban = longest_ban(user, email)
     if ban is None:
         return
     until = f" until {date_format(timezone.localtime(ban.until), 'j F Y')}" if ban.until else ""
-    raise refuse("banned", f"You cannot comment on this site{until}. The moderators gave this reason: {ban.reason}")
+    raise refuse("banned", f"You cannot {doing} on this site{until}. The moderators gave this reason: {ban.reason}")
+
+
+def longest_ban(user=None, email: str = "") -> Ban | None:
+    """The active ban that ends last (for good first): that is when they may act again."""
+    bans = Ban.objects.active().for_identity(user=user, email=email)
+    return bans.order_by(F("until").desc(nulls_first=True)).first()
 
 
 def check_rate(candidate: Candidate) -> None:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from forum.audit.log import record
 from forum.audit.models import Action
-from forum.discussion import proxy, rules
+from forum.discussion import notifications, proxy, rules
 from forum.discussion.models import Comment
 from forum.discussion.states import NEEDS_REASON, Decision, Move
 from forum.discussion.writing import change_status
@@ -19,6 +19,9 @@ from forum.lib.errors import DiscussionError, NotAllowed
 
 from . import screening
 from .models import Ban, Flag, Policy
+
+# Decisions whose reason the writer reads by mail (not spam: nobody is told that).
+TOLD_TO_THE_WRITER = {Decision.REJECT: "rejected", Decision.REMOVE: "removed"}
 
 
 def decide(actor: rules.Actor, comment: Comment, decision: Decision, reason: str = "") -> Comment:
@@ -38,6 +41,8 @@ def decide(actor: rules.Actor, comment: Comment, decision: Decision, reason: str
     # Conditional: two moderators acting at once make one decision.
     if not change_status(comment, decision, actor=actor.user, note=reason):
         raise proxy.AlreadyDecided(f"Another moderator has just decided on {comment.reference}.")
+    if decision in TOLD_TO_THE_WRITER:
+        notifications.tell_writer_of_decision(comment, TOLD_TO_THE_WRITER[decision], reason)
     return comment
 
 
@@ -69,6 +74,7 @@ def flag(actor: rules.Actor, comment: Comment, reason: Flag.Reason, note: str = 
     """
     if not rules.can_flag(actor, comment):
         raise NotAllowed("You cannot flag this comment.")
+    screening.check_ban(actor.user, actor.guest_email, doing="flag comments")
     guest_email = actor.guest_email.lower()
     identity = f"member:{actor.member_id}" if actor.is_member else f"guest:{guest_email}"
     for scope, who in (("flag", identity), ("flag-ip", ip)):

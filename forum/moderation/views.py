@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -65,16 +65,20 @@ def _moderated_comment(request: HttpRequest, pk: int) -> tuple[Comment, rules.Ac
 @login_required
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    actor = _desk_actor(request)
-    kind = request.GET.get("kind") if request.GET.get("kind") in KINDS else "waiting"
+    return _queue_page(request, _desk_actor(request), request.GET)
+
+
+def _queue_page(request: HttpRequest, actor: rules.Actor, params: QueryDict, bulk: dict | None = None) -> HttpResponse:
+    """The queue as `params` filter it; after a refused bulk action, with the ticks, action and reason kept."""
+    kind = params.get("kind") if params.get("kind") in KINDS else "waiting"
     essays = Essay.objects.all() if rules.is_site_moderator(actor) else Essay.objects.filter(author_id=actor.member_id)
     essays = essays.only("pk", "title").order_by("-published_at")
-    essay_id = request.GET.get("essay", "")
+    essay_id = params.get("essay", "")
     items = Comment.objects.filter(rules.desk_scope(actor), KINDS[kind])
     if essay_id.isdigit():
         items = items.filter(essay_id=int(essay_id))
     items = items.select_related("essay", "provenance__submitter").order_by("-created_at", "-pk")
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(items, PAGE_SIZE).get_page(params.get("page"))
     tabs = Comment.objects.filter(rules.desk_scope(actor)).aggregate(
         **{name: Count("pk", filter=q) for name, q in KINDS.items()}
     )
@@ -94,10 +98,11 @@ def queue(request: HttpRequest) -> HttpResponse:
         "health": _week(),
         "posting": _posting_health(),
         "policy": Policy.current(),
-        "query": request.GET.urlencode(),
+        "query": params.urlencode(),
         "can_ban": rules.can_ban(actor),
+        "bulk": bulk or {},
     }
-    return render(request, "moderation/queue.html", context)
+    return render(request, "moderation/queue.html", context, status=400 if bulk else 200)
 
 
 def _week() -> dict:
@@ -127,13 +132,14 @@ def bulk(request: HttpRequest) -> HttpResponse:
     actor = _desk_actor(request)
     form = DecisionForm(request.POST)
     back = reverse("moderation:queue") + (f"?{request.POST['query']}" if request.POST.get("query") else "")
-    if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect(back)
     ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+    errors = [error for errors in form.errors.values() for error in errors]
     if not ids:
-        messages.error(request, "Tick the comments to act on first.")
-        return redirect(back)
+        errors.insert(0, "Tick the comments to act on first.")
+    if errors:  # the same queue again, with what the moderator ticked, chose and wrote
+        kept = {key: request.POST.get(key, "") for key in ("decision", "reason")}
+        bulk = {"ids": set(ids), "errors": errors, **kept}
+        return _queue_page(request, actor, QueryDict(request.POST.get("query", "")), bulk)
     comments = list(Comment.objects.filter(pk__in=ids).select_related("essay", "provenance__submitter"))
     result = services.decide_many(actor, comments, form.cleaned_data["decision"], form.cleaned_data["reason"])
     decision = Decision(form.cleaned_data["decision"])

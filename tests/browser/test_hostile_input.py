@@ -56,6 +56,7 @@ from forum.accounts.models import User
 from forum.discussion import proxy, rules, services, tree
 from forum.discussion.forms import GuestCommentForm, ProxyCommentForm
 from forum.discussion.models import Comment, Provenance
+from forum.essays.models import Essay
 from forum.lib import markup
 
 from ..conftest import PASSWORD, add_comment, form_data
@@ -140,19 +141,19 @@ def profile_fields(name: str, affiliation: str) -> dict:
     return {"display_name": form.cleaned_data["display_name"], "affiliation": form.cleaned_data["affiliation"]}
 
 
-def proxy_fields(index: int, payload: str) -> dict:
+def proxy_fields(index: int, payload: str, essay: Essay) -> dict:
     """A comment posted on someone's behalf as the proxy form cleans it."""
     data = form_data(
         person_name=payload[:100],
         person_affiliation=payload[:200],
         person_email=f"person{index}@example.org",
         received_via="email",
-        received_on="2024-03-01",
+        received_on=timezone.localdate(essay.published_at).isoformat(),
         body=payload,
         original_message=payload,
         note_to_moderators=payload[:2000],
     )
-    form = ProxyCommentForm(data)
+    form = ProxyCommentForm(data, essay=essay)
     assert form.is_valid(), (payload, form.errors)
     return form.cleaned_data
 
@@ -245,7 +246,7 @@ def test_no_payload_runs_or_survives_on_any_page(open_context, sign_in, essay, m
         email = f"member{index}@example.org"
         members.append(User(username=email, email=email, **profile_fields(payload[:100], payload[:200])))
     members = User.objects.bulk_create(members)
-    proxied = [proxy_fields(index, payload) for index, payload in enumerate(PAYLOADS)]
+    proxied = [proxy_fields(index, payload, essay) for index, payload in enumerate(PAYLOADS)]
     for member, data in zip(members, proxied, strict=True):
         rows.append(
             unsaved(
