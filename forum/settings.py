@@ -180,6 +180,8 @@ TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_d
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
+# Our wording of other apps' strings (allauth's Title Case in sentence case): forum/locale/en.
+LOCALE_PATHS = [BASE_DIR / "forum" / "locale"]
 USE_TZ = True
 
 # --- Static files ---------------------------------------------------------
@@ -259,6 +261,8 @@ FORUM_MIN_SECONDS_TO_POST = env.int("FORUM_MIN_SECONDS_TO_POST", default=3)  # a
 # (the mail server pipes them to `manage.py receive_email`).
 FORUM_MAIL_DOMAIN = env.str("FORUM_MAIL_DOMAIN", default="comments.localhost")
 FORUM_MAX_EMAIL_BYTES = env.int("FORUM_MAX_EMAIL_BYTES", default=1_000_000)
+# Where people write to the moderators (a link that expired, a question about a decision).
+FORUM_CONTACT_EMAIL = env.str("FORUM_CONTACT_EMAIL", default=f"moderators@{FORUM_MAIL_DOMAIN}")
 # /healthz answers 503 when a queued task (mail) has waited longer than this, in seconds.
 FORUM_HEALTH_MAX_TASK_AGE = env.int("FORUM_HEALTH_MAX_TASK_AGE", default=15 * 60)
 # Large discussions: above this many comments the page shows threads a page at a time.

@@ -104,6 +104,21 @@ def add_comment(essay: Essay, parent: Comment | None = None, author: User | None
     return save_new_comment(comment)
 
 
+def submit_for_paul(essay: Essay, submitter: User, body: str = "Words sent by email.") -> Comment:
+    """`submitter` posts T.V. Paul's emailed words on his behalf; the comment waits for a moderator."""
+    from forum.discussion import proxy, services
+    from forum.discussion.rules import Actor
+
+    return proxy.submit_proxy_post(
+        actor=Actor(user=submitter),
+        essay=essay,
+        person=services.Signature("T.V. Paul", "McGill University", "tv.paul@example.edu"),
+        receipt=proxy.Receipt("email", timezone.localdate(essay.published_at)),
+        body=body,
+        submission_key=uuid.uuid4(),
+    ).comment
+
+
 @pytest.fixture
 def moderator(db) -> User:
     from django.contrib.auth.models import Group, Permission

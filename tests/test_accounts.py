@@ -84,7 +84,7 @@ def test_signing_up_shows_the_verify_your_email_page_and_does_not_log_in(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("account_signup"), signup_data(), follow=True)
     assert response.redirect_chain[-1][0] == reverse("account_email_verification_sent")
-    assert "Verify Your Email Address" in response.text
+    assert "Verify your email address" in response.text
     assert logged_in_user(client) is None
 
 
@@ -95,7 +95,7 @@ def test_it_refuses_login_before_verification(client, signed_up, mailoutbox, dja
     assert response["Location"] == reverse("account_email_verification_sent")
     assert logged_in_user(client) is None
     page = client.get(response["Location"])
-    assert "Verify Your Email Address" in page.text
+    assert "Verify your email address" in page.text
     # The link was mailed moments ago: allauth does not send it again at once.
     assert len(mailoutbox) == 1
 
@@ -535,3 +535,11 @@ def test_a_failing_mail_server_does_not_break_signing_up(client, mailoutbox, dja
     assert response.status_code == 302
     assert response["Location"] == reverse("account_email_verification_sent")
     assert User.objects.filter(email="tv.paul@example.edu").exists()
+
+
+def test_the_account_pages_write_in_sentence_case_like_the_rest_of_the_site(client):
+    """allauth writes "Sign In"; the site writes "Sign in" (forum/locale/en)."""
+    page = client.get(reverse("account_login")).text
+    assert "Sign in" in page
+    assert "Sign In" not in page
+    assert "Remember me" in page

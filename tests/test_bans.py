@@ -78,7 +78,7 @@ def test_a_moderator_bans_a_member_from_a_comments_desk_page(client, moderator, 
     published, held = alice_writes
     client.force_login(moderator)
     item = client.get(reverse("moderation:item", kwargs={"pk": published.pk})).text
-    assert "Ban Alice Sharma" in item
+    assert "Ban <bdi>Alice Sharma</bdi>" in item
     assert "For a week" in item
     response = client.post(ban_writer_url(published), {"length": "week", "reason": REASON}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("moderation:item", kwargs={"pk": published.pk})

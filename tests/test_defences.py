@@ -55,7 +55,7 @@ def signed_in(user, ip: str | None = None) -> Client:
 def desk_counts(moderator) -> dict[str, int]:
     """The desk's "The last seven days" table, as the moderator reads it (outcome label: total)."""
     html = signed_in(moderator).get(reverse("moderation:queue")).text
-    section = html.split('id="health-title">The last seven days</h2>', 1)[1].split("</section>", 1)[0]
+    section = html.split('id="health-title">What happened in the last seven days</h2>', 1)[1].split("</section>", 1)[0]
     return {key: int(total) for key, total in re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td></tr>", section)}
 
 

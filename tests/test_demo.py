@@ -45,9 +45,9 @@ def test_comment_two_is_a_proxy_post_by_the_essays_author_for_tv_paul(client):
     assert (provenance.received_via, provenance.received_on.isoformat()) == ("email", "2013-07-22")
     assert provenance.self_approved
     html = client.get(essay.get_absolute_url()).text
-    assert "Posted on their behalf by Rajesh, received by email on" in html
+    assert "Posted on their behalf by <bdi>Rajesh</bdi>, received by email on" in html
     assert "22 July 2013</time>." in html
-    assert "Not yet confirmed by T.V. Paul." in html
+    assert "Not yet confirmed by <bdi>T.V. Paul</bdi>." in html
     assert [e.action for e in relayed.audit_entries.all()] == ["submitted", "self_approved", "published"]
 
 

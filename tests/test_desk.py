@@ -197,7 +197,7 @@ def test_bulk_reports_what_it_skipped(client, desk, moderator, essay):
     response = client.post(
         reverse("moderation:bulk"), {"decision": "approve", "ids": [desk["held"].pk, own.pk]}, follow=True
     )
-    assert f"Approve: {desk['held'].reference}." in response.text
+    assert f"Approved: A Guest’s {desk['held'].reference}." in response.text
     assert f"{own.reference} skipped" in response.text
     desk["held"].refresh_from_db()
     own.refresh_from_db()
@@ -309,3 +309,13 @@ def test_fault_8_a_refused_bulk_action_keeps_the_ticks_the_action_and_the_reason
     untouched = client.post(reverse("moderation:bulk"), {"decision": "remove", "reason": "Kept text", "query": ""})
     assert "Tick the comments to act on first." in untouched.text
     assert 'value="Kept text"' in untouched.text
+
+
+def test_fault_12_the_desk_labels_the_weeks_figures_and_shows_what_waits_now(client, desk, moderator):
+    client.force_login(moderator)
+    page = client.get(reverse("moderation:queue")).text
+    assert "Waiting now" in page
+    assert "All waiting: <strong>1</strong>" in page
+    assert "Corrections: <strong>0</strong>" in page
+    assert "What happened in the last seven days" in page
+    assert "Counted when it happened" in page

@@ -27,7 +27,7 @@ def test_fault_7_a_forbidden_page_is_the_sites_own_403(client, member):
     assert response.status_code == 403
     assert LAYOUT in response.text
     assert "This page is not open to you" in response.text
-    assert "You are signed in as Alice Sharma" in response.text
+    assert "You are signed in as <bdi>Alice Sharma</bdi>" in response.text
 
 
 def test_fault_7_a_bad_request_is_the_sites_own_400():

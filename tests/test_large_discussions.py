@@ -1,7 +1,6 @@
 """Long discussions: pages of threads, permalinks to the right page, a cached rendering that is always fresh, 304s."""
 
 import re
-import uuid
 
 import pytest
 from django.core.cache import cache
@@ -15,7 +14,7 @@ from forum.discussion.models import Comment
 from forum.discussion.rules import Actor
 from forum.pagecache import forget as forget_pages
 
-from .conftest import add_comment, form_data
+from .conftest import add_comment, form_data, submit_for_paul
 
 pytestmark = pytest.mark.django_db
 
@@ -137,20 +136,13 @@ def test_a_guest_confirmation_shows_at_once(client, essay, guest_data, mailoutbo
 
 
 def test_proxy_approval_confirmation_and_claim_show_at_once(essay, member, moderator):
-    comment = proxy.submit_proxy_post(
-        actor=Actor(user=member),
-        essay=essay,
-        person=proxy.Signature("T.V. Paul", "McGill University", "tv.paul@example.edu"),
-        receipt=proxy.Receipt("email", essay.published_at.date()),
-        body="Words of T.V. Paul.",
-        submission_key=uuid.uuid4(),
-    ).comment
+    comment = submit_for_paul(essay, member, "Words of T.V. Paul.")
     assert "Words of T.V. Paul." not in public_page(essay)
     proxy.approve(Actor(user=moderator), comment)
-    assert "Not yet confirmed by T.V. Paul." in public_page(essay)
+    assert "Not yet confirmed by <bdi>T.V. Paul</bdi>." in public_page(essay)
     token = proxy.person_link(comment.provenance).rsplit("/", 2)[-2]
     proxy.confirm_attribution(token)
-    assert "Confirmed by T.V. Paul on" in public_page(essay)
+    assert "Confirmed by <bdi>T.V. Paul</bdi> on" in public_page(essay)
 
 
 def test_a_cached_page_never_shows_one_readers_links_to_another(essay, member, other):

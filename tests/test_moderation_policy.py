@@ -117,7 +117,7 @@ def test_premoderation_all_holds_a_members_comment_for_the_queue_with_its_reason
     assert comment.status == Comment.Status.PENDING
     assert "Held for a" not in as_member.get(essay.get_absolute_url()).text
     queue = held_queue(desk)
-    assert f"{comment.reference}: Alice Sharma" in queue
+    assert f"{comment.reference}: <bdi>Alice Sharma</bdi>" in queue
     assert "Held for a <em>moderator</em>." in queue
     assert "Held: every comment is held" in queue
     assert counted("pending") == 1
@@ -132,7 +132,7 @@ def test_premoderation_first_holds_only_the_first_comment_of_a_new_commenter(as_
     assert "My first words here." not in as_member.get(essay.get_absolute_url()).text
 
     approved = approve(desk, first)
-    assert f"{first.reference}: approve done." in approved.text
+    assert f"Approved Alice Sharma’s comment {first.reference} on “More on ‘Soft Alliances’”." in approved.text
     assert "My first words here." in as_member.get(essay.get_absolute_url()).text
 
     response = as_member.post(comment_url(essay), form_data(body="And a second thought."), follow=True)
@@ -178,7 +178,7 @@ def test_a_guest_comment_under_a_holding_policy_goes_to_the_queue_once_confirmed
     receipt = client.get(reverse("discussion:receipt", kwargs={"pk": comment.pk}))
     assert "Your comment is <strong>waiting for a moderator</strong>" in receipt.text
     queue = held_queue(desk)
-    assert f"{comment.reference}: T.V. Paul, McGill University" in queue
+    assert f"{comment.reference}: <bdi>T.V. Paul</bdi>, <bdi>McGill University</bdi>" in queue
     assert "Held: every comment is held" in queue
 
 
@@ -438,7 +438,8 @@ def test_the_demo_a_held_guest_comment_is_confirmed_approved_and_shown(
 
     assert "A late note: Walt" in held_queue(desk)
     decided = approve(desk, comment)
-    assert f"{comment.reference}: approve done." in decided.text
+    assert f"’s comment {comment.reference} on “More on ‘Soft Alliances’”." in decided.text
+    assert "Approved " in decided.text
 
     page = client.get(essay.get_absolute_url()).text
     assert "4 comments" in page

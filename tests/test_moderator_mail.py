@@ -90,7 +90,7 @@ def test_a_held_comment_mails_each_moderator_who_chose_immediately(post, team, m
         link = f"http://testserver/moderation/comments/{comment.pk}/"
         assert link in message.body
         assert link in message.alternatives[0][0]
-        assert "Held because: every comment is held" in message.body
+        assert "Why it waits: every comment is held" in message.body
         assert "Held for a moderator." not in message.body  # they read it on the desk
 
 
@@ -149,7 +149,7 @@ def test_a_comment_hidden_by_readers_flags_is_mailed_to_the_moderators(
             as_user(reader).post(reverse("discussion:flag", kwargs={"pk": flagged.pk}), {"reason": "abuse"})
         assert len(mailoutbox) == (3 if n == 2 else 0)  # nothing until the comment is hidden
     assert recipients(mailoutbox) == ["admin@example.org", "carol@example.org", "rajesh@example.org"]
-    assert "Held because: flagged by 3 readers" in mailoutbox[0].body
+    assert "Why it waits: flagged by 3 readers" in mailoutbox[0].body
     assert f"http://testserver/moderation/comments/{flagged.pk}/" in mailoutbox[0].body
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from forum.discussion import mailin
 from forum.discussion.models import Comment, Subscription
 
-from .conftest import add_comment, form_data
+from .conftest import add_comment, form_data, submit_for_paul
 
 pytestmark = pytest.mark.django_db
 
@@ -48,12 +48,9 @@ def test_a_member_is_told_of_a_reply_with_both_parts_and_the_right_headers(clien
     assert message.extra_headers["Reply-To"].startswith("comments+soft-alliances.")
     assert message.extra_headers["Message-ID"].endswith("@testserver>")
     reply_comment = Comment.objects.get(body="A *second* thought.")
-    assert (
-        mailin.parent_from_token(
-            message.extra_headers["Reply-To"].split("+", 1)[1].split("@")[0].split(".", 1)[1], essay
-        )
-        == reply_comment
-    )
+    token = message.extra_headers["Reply-To"].split("+", 1)[1].split("@")[0].split(".", 1)[1]
+    assert mailin.reply_target(token, essay, "alice@example.org") == (reply_comment, True)
+    assert mailin.reply_target(token, essay, "someone.else@example.org") == (reply_comment, False)
 
 
 def test_members_who_turned_replies_off_are_not_mailed(client, member, other, essay, mail):
@@ -213,3 +210,29 @@ def test_fault_2_one_click_unsubscribe_is_a_plain_url_in_the_bytes_as_sent(
     path = headers["List-Unsubscribe"][1:-1].removeprefix(site_url)
     response = Client(enforce_csrf_checks=True).post(path, "List-Unsubscribe=One-Click", content_type="text/plain")
     assert "You will no longer get emails about replies" in response.text
+
+
+def test_the_unsubscribe_page_says_which_emails_stop(member, other, author, essay, mail):
+    Subscription.objects.create(essay=essay, user=author, confirmed=True)
+    parent = add_comment(essay, author=member, body="A first thought.")
+    bob = Client()
+    bob.force_login(other)
+    messages = mail(lambda: reply(bob, parent, "An answer."))
+    pages = {
+        message.extra_headers["List-Unsubscribe"].strip("<>").removeprefix("http://testserver"): message.subject
+        for message in messages
+    }
+    texts = [Client().get(url).text for url in pages]
+    assert any("that someone replied to one of your comments" in text for text in texts)
+    assert any("new comments on “More on ‘Soft Alliances’”" in text for text in texts)
+
+
+def test_the_submitter_of_a_proxy_post_is_not_told_of_it(member, moderator, essay, mail):
+    """Alice follows the discussion and posts T.V. Paul's words for him: she hears nothing of her own post."""
+    from forum.discussion import proxy
+    from forum.discussion.rules import Actor
+
+    Subscription.objects.create(essay=essay, user=member, confirmed=True)
+    submitted = submit_for_paul(essay, member)
+    sent = mail(lambda: proxy.approve(Actor(user=moderator), submitted))
+    assert [message.to for message in sent] == [["tv.paul@example.edu"]]  # the person's link, nothing to Alice

@@ -158,8 +158,8 @@ def test_another_moderator_approves_and_readers_see_the_provenance(approved, cli
     html = client.get(essay.get_absolute_url()).text
     assert "<em>soft balancing</em>" in html
     assert "T.V. Paul" in html and "McGill University" in html
-    assert "Posted on their behalf by Alice Sharma, received by email on" in html
-    assert "Not yet confirmed by T.V. Paul." in html
+    assert "Posted on their behalf by <bdi>Alice Sharma</bdi>, received by email on" in html
+    assert "Not yet confirmed by <bdi>T.V. Paul</bdi>." in html
     # It is a real comment: it counts, has a permalink and takes replies.
     assert "1 comment" in html
     assert reverse("discussion:reply", kwargs={"pk": comment.pk}) in html
@@ -192,7 +192,7 @@ def test_the_moderator_sees_the_original_beside_the_text(submit, client, moderat
     assert "tv.paul@example.edu" in page
     assert "He wrote because the form broke." in page
     queue = client.get(reverse("moderation:queue")).text
-    assert f"{comment.reference}: T.V. Paul" in queue
+    assert f"{comment.reference}: <bdi>T.V. Paul</bdi>" in queue
 
 
 def test_the_submitter_cannot_approve_their_own_post_by_default(client, author, essay):
@@ -257,7 +257,7 @@ def test_the_person_confirms_and_readers_see_it(approved, client, essay):
     assert "Confirm the comment" in page.text
     client.post(link, {"action": "confirm"})
     html = client.get(essay.get_absolute_url()).text
-    assert "Confirmed by T.V. Paul on" in html
+    assert "Confirmed by <bdi>T.V. Paul</bdi> on" in html
     assert "Not yet confirmed" not in html
     assert actions(comment)[-1] == "confirmed"
 
@@ -288,7 +288,7 @@ def test_a_correction_goes_to_moderators_and_replaces_the_text_on_approval(appro
     assert revision.body == PAUL_SAYS
     assert revision.replaced_by == Revision.Kind.CORRECTION
     html = client.get(essay.get_absolute_url()).text
-    assert "Corrected by T.V. Paul on" in html
+    assert "Corrected by <bdi>T.V. Paul</bdi> on" in html
     history = client.get(reverse("moderation:item", kwargs={"pk": comment.pk})).text
     assert "Earlier texts" in history and "<em>soft balancing</em>" in history
     assert actions(comment)[-2:] == ["correction_proposed", "correction_accepted"]
@@ -361,7 +361,7 @@ def test_signing_up_with_the_address_claims_the_post(
     profile = client.get(reverse("accounts:profile")).text
     assert comment.reference in profile
     html = client.get(essay.get_absolute_url()).text
-    assert "Posted on their behalf by Alice Sharma" in html  # provenance stays
+    assert "Posted on their behalf by <bdi>Alice Sharma</bdi>" in html  # provenance stays
     assert reverse("discussion:edit", kwargs={"pk": comment.pk}) in html  # theirs to edit now
     assert actions(comment)[-1] == "claimed"
 
@@ -468,7 +468,7 @@ def test_the_submitter_follows_their_submissions_from_their_profile(submit, clie
     client.force_login(member)
     profile = client.get(reverse("accounts:profile")).text
     assert "Comments you posted on someone’s behalf" in profile
-    assert f"{comment.reference}</a> for T.V. Paul" in profile
+    assert f"{comment.reference}</a> for <bdi>T.V. Paul</bdi>" in profile
     assert "rejected (reason: Please attach his email.)" in profile
 
 
@@ -496,3 +496,40 @@ def test_fault_14_an_impossible_received_date_is_refused_with_the_dates_allowed(
     assert f'max="{timezone.localdate().isoformat()}"' in response.text
     assert "(when the essay was published) and today." in response.text
     assert not Comment.objects.exists()
+
+
+def test_fault_17_an_expired_persons_link_gives_the_address_to_write_to(approved, client, settings):
+    comment, _ = approved
+    settings.FORUM_PROXY_LINK_MAX_AGE = 3600
+    settings.FORUM_CONTACT_EMAIL = "editors@soft-alliances.example"
+    provenance = Provenance.objects.get(pk=comment.pk)
+    with mock.patch("django.core.signing.time.time", return_value=time.time() - 7200):
+        old = proxy.PERSON_LINK.token(c=provenance.pk, n=provenance.link_nonce)
+    page = client.get(reverse("discussion:attributed", kwargs={"token": old})).text
+    assert "Write to the moderators at editors@soft-alliances.example: they can send you a new one." in page
+    assert '<a href="mailto:editors@soft-alliances.example">' in page
+
+
+def test_fault_13_a_proposed_correction_is_mailed_to_the_moderators(
+    approved, client, moderator, mailoutbox, django_capture_on_commit_callbacks
+):
+    _, link = approved
+    before = len(mailoutbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(link, {"action": "correct", "body": "My corrected words.", "note": "A typo."})
+    told = [message for message in mailoutbox[before:] if message.to == [moderator.email]]
+    assert len(told) == 1
+    assert "Why it waits: T.V. Paul proposed a correction" in told[0].body
+
+
+def test_fault_13_the_header_counts_what_this_moderator_can_decide_corrections_included(
+    approved, client, moderator, member, essay
+):
+    _, link = approved
+    client.post(link, {"action": "correct", "body": "My corrected words.", "note": ""})
+    client.force_login(moderator)
+    assert "(1 waiting)" in client.get("/").text  # the correction
+    client.force_login(member)  # Alice submits another on someone's behalf: not hers to decide
+    client.post(reverse("discussion:proxy", kwargs={"slug": essay.slug}), proxy_form(person_email="x@example.net"))
+    member.groups.add(*moderator.groups.all())
+    assert "(1 waiting)" in client.get("/").text  # the correction only, not her own submission

@@ -23,10 +23,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from forum.audit.models import AuditEntry
+from forum.discussion import notifications
 from forum.discussion.models import Comment, ReceivedMail
 from forum.essays.models import Essay
 from forum.lib import mailparse
-from forum.lib.mail import reply_address
+from forum.lib.mail import reply_address, signed_reply_token
 from forum.moderation.models import Ban
 
 from .conftest import add_comment, form_data
@@ -39,7 +40,8 @@ LINK = re.compile(r"http://testserver(/comments/by-email/[^\s\"<]+/)")
 
 
 def reply_address_of(comment: Comment) -> str:
-    return reply_address(comment.essay.slug, comment.pk)
+    """A reply address as mailed before each recipient had their own (still accepted: a reply, unproven)."""
+    return reply_address(comment.essay.slug, signed_reply_token(comment.pk))
 
 
 def message(name: str, **replacements: str) -> bytes:
@@ -645,7 +647,9 @@ def test_answering_a_real_reply_notification_brings_the_answer_into_the_thread(
     delivery = deliver(message("reply-to-notification.eml", REPLY_ADDRESS=answer_to))
 
     assert delivery.code == 0, delivery.err
-    assert only_comment().parent == Comment.objects.get(body="A second thought.")
+    answer = Comment.objects.get(received_mail__isnull=False)
+    assert answer.parent == Comment.objects.get(body="A second thought.")
+    assert (answer.author, answer.status) == (member, Comment.Status.PUBLISHED)  # from her own mailbox: hers
 
 
 def test_the_audit_log_does_not_call_an_emailed_comment_a_proxy_post(deliver, essay, team):
@@ -662,3 +666,44 @@ def test_a_long_but_valid_sender_address_is_received(deliver, essay, team, mailo
     raw = message("plain.eml").replace(b"<Sean.ORiain@Example.IE>", f"<{sender}>".encode())
 
     assert_accepted(deliver(raw), mailoutbox, sender)
+
+
+# --- Issue 15, fault 11: a member's answer from the address the notification went to is hers -----------------
+
+
+def test_fault_11_a_members_answer_to_her_own_notification_is_her_comment(
+    deliver, essay, member, other, team, mailoutbox
+):
+    answered = add_comment(essay, author=other, body="Institutions are what make soft alliances last.")
+    address = reply_address(essay.slug, notifications.reply_token(answered, "alice@example.org"))
+
+    delivery = deliver(message("reply-to-notification.eml", REPLY_ADDRESS=address))
+
+    assert delivery.code == 0, delivery.err
+    comment = Comment.objects.select_related("received_mail").get(received_mail__isnull=False)
+    assert (comment.author, comment.author_name, comment.status) == (member, "Alice Sharma", Comment.Status.PUBLISHED)
+    assert comment.parent == answered
+    assert comment.received_mail.sender_confirmed_at is not None
+    assert "it is published" in delivery.out
+    assert "alice@example.org" not in recipients(mailoutbox)  # no "confirm it was you" mail, nothing about her own
+    assert "Sent by email." in as_user(member).get(essay.get_absolute_url()).text
+    assert deliver(message("reply-to-notification.eml", REPLY_ADDRESS=address)).code == 0  # delivered twice
+    assert Comment.objects.filter(received_mail__isnull=False).count() == 1
+
+
+def test_fault_11_an_answer_from_another_address_stays_a_held_comment(deliver, essay, member, other, team, mailoutbox):
+    """The token was mailed to Bob; a message From Alice carrying it proves nothing about Alice."""
+    answered = add_comment(essay, author=other, body="Institutions are what make soft alliances last.")
+    address = reply_address(essay.slug, notifications.reply_token(answered, "bob@example.org"))
+    assert_accepted(
+        deliver(message("reply-to-notification.eml", REPLY_ADDRESS=address)), mailoutbox, "alice@example.org"
+    )
+
+
+def test_fault_11_a_moderator_is_not_asked_to_moderate_what_came_from_her_own_address(
+    deliver, essay, moderator, mailoutbox
+):
+    mail = message("plain.eml").replace(b"Sean.ORiain@Example.IE", moderator.email.encode())
+    assert deliver(mail).code == 0
+    told = [m for m in mailoutbox if m.to == [moderator.email] and "Waiting for you" in m.subject]
+    assert told == []

@@ -218,3 +218,31 @@ def test_unpublished_essays_are_not_found_by_public_readers_or_members(
         client.force_login(member)
     assert client.get("/essays/hidden/").status_code == 404
     assert client.get("/essays/no-such-essay/").status_code == 404
+
+
+# --- Issue 15, fault 18: a link to a comment readers cannot see says why --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (Comment.Status.WITHDRAWN, "was withdrawn at the request of the person it was attributed to."),
+        (Comment.Status.REMOVED, "was removed by a moderator."),
+        (Comment.Status.DELETED, "was deleted by its writer."),
+        (Comment.Status.REJECTED, "is not available."),
+        (Comment.Status.PENDING, "is not available."),
+    ],
+)
+def test_fault_18_a_permalink_to_a_comment_readers_cannot_see_says_why(client, essay, status, said):
+    comment = add_comment(essay, body="Not for readers.", status=status)
+    page = client.get(reverse("discussion:permalink", kwargs={"pk": comment.pk}), follow=True)
+    assert page.status_code == 200
+    assert f"Comment {comment.reference} {said}" in page.text
+    assert "Not for readers." not in page.text
+
+
+def test_fault_18_the_writer_of_a_waiting_comment_is_taken_to_its_receipt(client, essay, member):
+    comment = add_comment(essay, author=member, body="Mine, waiting.", status=Comment.Status.PENDING)
+    client.force_login(member)
+    response = client.get(reverse("discussion:permalink", kwargs={"pk": comment.pk}))
+    assert response["Location"] == reverse("discussion:receipt", kwargs={"pk": comment.pk})

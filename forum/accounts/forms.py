@@ -1,6 +1,7 @@
 from django import forms
 
 from forum.lib.orcid import normalise_orcid
+from forum.lib.text import OneLineField
 
 from .models import User, validate_orcid
 
@@ -10,14 +11,14 @@ NAME_REQUIRED = "Please give the name you sign your comments with."
 class SignupForm(forms.Form):
     """Extra fields on allauth's sign-up form: how the member signs comments."""
 
-    display_name = forms.CharField(
+    display_name = OneLineField(
         label="Name",
         max_length=100,
         help_text="As it appears under your comments, e.g. T.V. Paul.",
         error_messages={"required": NAME_REQUIRED},
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    affiliation = forms.CharField(
+    affiliation = OneLineField(
         label="Affiliation",
         max_length=200,
         required=False,
@@ -26,9 +27,6 @@ class SignupForm(forms.Form):
     )
 
     field_order = ["email", "display_name", "affiliation", "password1", "password2"]
-
-    def clean_display_name(self) -> str:
-        return " ".join(self.cleaned_data["display_name"].split())
 
     def signup(self, request, user: User) -> None:
         user.display_name = self.cleaned_data["display_name"]
@@ -42,7 +40,10 @@ class ProfileForm(forms.ModelForm):
         label="ORCID iD",
         max_length=64,
         required=False,
-        help_text="Optional, e.g. 0000-0002-1825-0097 or https://orcid.org/0000-0002-1825-0097.",
+        help_text=(
+            "E.g. 0000-0002-1825-0097 or https://orcid.org/0000-0002-1825-0097. Shown to nobody for now: "
+            "the site will show it once you verify it by signing in with ORCID."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
@@ -50,9 +51,10 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["display_name", "affiliation", "orcid", "notify_replies", "moderation_mail"]
         labels = {"display_name": "Name"}
+        field_classes = {"display_name": OneLineField, "affiliation": OneLineField}
         help_texts = {
             "display_name": "As it appears under your comments.",
-            "affiliation": "Optional. Shown beside your name on comments you post from now on.",
+            "affiliation": "Shown beside your name on comments you post from now on.",
         }
         widgets = {
             "display_name": forms.TextInput(attrs={"autocomplete": "name"}),
@@ -68,10 +70,9 @@ class ProfileForm(forms.ModelForm):
         self.fields["display_name"].error_messages["required"] = NAME_REQUIRED
 
     def clean_display_name(self) -> str:
-        name = " ".join(self.cleaned_data["display_name"].split())
-        if not name:
+        if not self.cleaned_data["display_name"]:
             raise forms.ValidationError(NAME_REQUIRED)
-        return name
+        return self.cleaned_data["display_name"]
 
     def clean_orcid(self) -> str:
         value = self.cleaned_data["orcid"]

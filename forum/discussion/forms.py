@@ -9,6 +9,8 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from forum.lib.dates import DAY
+from forum.lib.text import OneLineField
 from forum.moderation.models import Flag
 
 from .models import Provenance
@@ -119,38 +121,28 @@ class PostCommentForm(CommentForm):
 
 
 class GuestCommentForm(PostCommentForm):
-    name = forms.CharField(label="Name", max_length=100, error_messages={"required": "Please give your name."})
-    affiliation = forms.CharField(
-        label="Affiliation", max_length=200, required=False, help_text="Optional, e.g. McGill University."
-    )
+    name = OneLineField(label="Name", max_length=100, error_messages={"required": "Please give your name."})
+    affiliation = OneLineField(label="Affiliation", max_length=200, required=False, help_text="E.g. McGill University.")
     email = forms.EmailField(
         label="Email",
         help_text="Never shown. We send one link to it to publish your comment.",
         error_messages={"required": "Please give your email: we send a link to it to publish your comment."},
     )
-    website = forms.URLField(
-        label="Website", required=False, max_length=300, assume_scheme="https", help_text="Optional."
-    )
+    website = forms.URLField(label="Website", required=False, max_length=300, assume_scheme="https")
 
     notify_replies = forms.BooleanField(label="Email me when someone replies", required=False)
 
     field_order = ["name", "affiliation", "email", "website", "body", "notify_replies", "submission_key"]
     display_fields = ("name", "affiliation", "email", "website", "body", "notify_replies")
 
-    def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError("Please give your name.")
-        return name
-
 
 class ProxyCommentForm(CommentForm):
     """A comment that reached a member from someone else, with how it arrived."""
 
-    person_name = forms.CharField(
+    person_name = OneLineField(
         label="Their name", max_length=100, error_messages={"required": "Please give the name of the person."}
     )
-    person_affiliation = forms.CharField(label="Their affiliation", max_length=200, required=False)
+    person_affiliation = OneLineField(label="Their affiliation", max_length=200, required=False)
     person_email = forms.EmailField(
         label="Their email",
         required=False,
@@ -196,13 +188,7 @@ class ProxyCommentForm(CommentForm):
         self.earliest = timezone.localdate(essay.published_at)
         received = self.fields["received_on"]
         received.widget.attrs.update(min=self.earliest.isoformat(), max=timezone.localdate().isoformat())
-        received.help_text = f"Between {date_format(self.earliest, "j F Y")} (when the essay was published) and today."
-
-    def clean_person_name(self) -> str:
-        name = " ".join(self.cleaned_data["person_name"].split())
-        if not name:
-            raise forms.ValidationError("Please give the name of the person.")
-        return name
+        received.help_text = f"Between {date_format(self.earliest, DAY)} (when the essay was published) and today."
 
     def clean_received_on(self) -> date:
         received = self.cleaned_data["received_on"]
@@ -210,7 +196,7 @@ class ProxyCommentForm(CommentForm):
             raise forms.ValidationError("That date is in the future: it can be today at the latest.")
         if received < self.earliest:
             raise forms.ValidationError(
-                f"The essay was published on {date_format(self.earliest, "j F Y")}: "
+                f"The essay was published on {date_format(self.earliest, DAY)}: "
                 "a comment on it cannot have reached you before that."
             )
         return received

@@ -7,12 +7,15 @@ message was theirs (a From header proves nothing).
 """
 
 import secrets
+import uuid
 from dataclasses import dataclass
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from forum import pagecache
 from forum.audit.log import record
 from forum.audit.models import Action
 from forum.essays.models import Essay
@@ -21,10 +24,12 @@ from forum.lib.links import SignedLink
 from forum.lib.mail import queue_email, replied_to
 from forum.moderation import notify, screening
 
-from . import rules
-from .models import Comment, ReceivedMail
+from . import rules, services
+from .models import Comment, ReceivedMail, ReplyAddress
 from .writing import attach_point, save_once
 
+# Submission keys of members' replies by mail are made from their Message-ID.
+MESSAGE_IDS = uuid.UUID("6f1d0c52-5b7e-4c1e-9d0a-3c2f8a1e4b67")
 SENDER_LINK = SignedLink("discussion:mail_sender", "forum.discussion.mail-sender", "FORUM_GUEST_LINK_MAX_AGE")
 
 
@@ -41,9 +46,25 @@ class IncomingComment:
     attachments: tuple[str, ...] = ()
 
 
-def parent_from_token(token: str, essay: Essay) -> Comment | None:
-    """The comment a reply address answers (Refused if the address is not one we made)."""
-    return Comment.objects.filter(pk=replied_to(token), essay=essay).first()
+def reply_target(token: str, essay: Essay, sender: str) -> tuple[Comment | None, bool]:
+    """The comment a reply address answers, and whether the reply comes from the address it was mailed to.
+
+    Refused if the address is not one we made. Addresses mailed before each
+    recipient had their own (signed for the comment only) still reply, unproven.
+    """
+    stored = ReplyAddress.objects.select_related("comment").filter(token=token).first()
+    if stored is None:
+        return Comment.objects.filter(pk=replied_to(token), essay=essay).first(), False
+    if stored.comment.essay_id != essay.pk:
+        raise Refused("bad_reply_token", "The reply address was not one of ours.")
+    return stored.comment, stored.recipient == sender.strip().lower()
+
+
+def proven_member(address: str):
+    """The active member who verified this address, or None."""
+    found = EmailAddress.objects.filter(email__iexact=address.strip(), verified=True, user__is_active=True)
+    verified = found.select_related("user").first()
+    return verified.user if verified is not None else None
 
 
 @dataclass(frozen=True)
@@ -52,9 +73,12 @@ class Received:
     created: bool  # False: the same message (by its Message-ID) was received before
 
 
-def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = None) -> Received:
+def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = None, proven: bool = False) -> Received:
     """Save a comment that came by email, pending a moderator; mail its sender a link.
 
+    A reply `proven` to come from the address a notification was mailed to
+    (see reply_target), when that address is a member's verified one, is
+    that member's comment, under the same rules as the form's.
     Refused("empty") if the message has no text of its own; ClosedError if
     the discussion is closed; Refused("banned") if the sender is banned.
     """
@@ -67,6 +91,9 @@ def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = No
             "The message had no text of its own to post (quoted text, forwarded messages and "
             "the signature are left out; attachments are not read).",
         )
+    member = proven_member(incoming.sender_email) if proven else None
+    if member is not None:
+        return _from_member(member, essay, incoming, parent)
     actor = rules.Actor()
     if not rules.can_comment_on(actor, essay):
         raise ClosedError(f"Comments on “{essay.title}” are closed.")
@@ -109,6 +136,31 @@ def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = No
     )
     notify.item_awaits(comment)
     return Received(comment, created=True)
+
+
+def _from_member(member, essay: Essay, incoming: IncomingComment, parent: Comment | None) -> Received:
+    """A member's reply by mail: posted as from the form (published, or held by the policy), marked as sent by email."""
+    posted = services.post_comment(
+        actor=rules.Actor(user=member),
+        essay=essay,
+        body=incoming.body[: settings.FORUM_MAX_COMMENT_CHARS],
+        submission_key=uuid.uuid5(MESSAGE_IDS, incoming.message_id),  # the same message twice: one comment
+        parent=parent if parent is not None and rules.can_reply_to(rules.Actor(user=member), parent, essay) else None,
+    )
+    with transaction.atomic():
+        ReceivedMail.objects.get_or_create(
+            comment=posted.comment,
+            defaults={
+                "message_id": incoming.message_id,
+                "sender": incoming.sender_email,
+                "subject": incoming.subject[:300],
+                "original": incoming.original,
+                "attachments": "\n".join(incoming.attachments),
+                "sender_confirmed_at": timezone.now(),  # the reply address proved it
+            },
+        )
+        pagecache.comments_changed([posted.comment.pk])  # "Sent by email."
+    return Received(posted.comment, created=posted.created)
 
 
 def sender_token(comment: Comment) -> str:

@@ -278,6 +278,23 @@ class ReceivedMail(models.Model):
         return f"{self.comment.reference} from {self.sender}"
 
 
+class ReplyAddress(models.Model):
+    """The Reply-To of one notification, mailed to one recipient: answering it replies to `comment`.
+
+    The token is random and kept here, so a reply from the address it was
+    mailed to is known to come from that recipient (a From header alone
+    proves nothing; this is as strong as the recipient's mailbox).
+    """
+
+    token = models.CharField(max_length=24, unique=True)
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="+")
+    recipient = models.EmailField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Reply address for {self.recipient} to {self.comment.reference}"
+
+
 class Subscription(models.Model):
     """Someone following an essay's discussion: new comments are mailed to them."""
 

@@ -22,7 +22,7 @@ from forum.lib.links import SignedLink
 from forum.lib.mail import queue_email, reply_address
 
 from . import rules
-from .models import Comment, Subscription
+from .models import Comment, ReplyAddress, Subscription
 
 # Never expires: an old notification's link must still work.
 UNSUBSCRIBE_LINK = SignedLink("discussion:unsubscribe", "forum.discussion.unsubscribe", compress=True)
@@ -43,11 +43,15 @@ def unsubscribe_url(kind: str, value: int | str) -> str:
 
 
 def _same_person(comment: Comment, user=None, email: str = "") -> bool:
-    if user is not None and comment.author_id == user.pk:
+    """Whether `user` (or `email`) wrote the comment, or posted it on someone's behalf: nobody hears of their own."""
+    proxy = comment.proxy
+    if user is not None and user.pk in (comment.author_id, proxy.submitter_id if proxy else None):
         return True
-    writer = (comment.author.email if comment.author_id else comment.author_email).lower()
+    writers = {comment.author.email if comment.author_id else comment.author_email}
+    if proxy is not None:
+        writers.add(proxy.submitter.email)
     address = (user.email if user is not None else email).lower()
-    return bool(address) and address == writer
+    return bool(address) and address in {writer.lower() for writer in writers if writer}
 
 
 def writer_address(comment: Comment) -> str:
@@ -110,6 +114,13 @@ def _reply_recipients(parent: Comment) -> list[tuple[str, str]]:
     return []
 
 
+def reply_token(comment: Comment, recipient: str) -> str:
+    """A token for one recipient's Reply-To: a reply from that address is theirs (see mailin.reply_target)."""
+    token = "r" + secrets.token_hex(8)
+    ReplyAddress.objects.create(token=token, comment=comment, recipient=recipient.strip().lower())
+    return token
+
+
 def _send(comment: Comment, address: str, unsubscribe: str, template: str) -> None:
     queue_email(
         template,
@@ -125,13 +136,26 @@ def _send(comment: Comment, address: str, unsubscribe: str, template: str) -> No
         headers={
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Reply-To": reply_address(comment.essay.slug, comment.pk),
+            "Reply-To": reply_address(comment.essay.slug, reply_token(comment, address)),
         },
     )
 
 
 def read_unsubscribe(token: str) -> dict:
     return UNSUBSCRIBE_LINK.read(token)
+
+
+def what_stops(token: str) -> str:
+    """What an unsubscribe link stops, in words, before anyone follows it."""
+    data = read_unsubscribe(token)
+    if data.get("k") == "follow":
+        subscription = Subscription.objects.select_related("essay").filter(pk=data.get("v")).first()
+        if subscription is None:
+            return "You already stopped following that discussion."
+        return f"The emails about new comments on “{subscription.essay.title}” (you follow its discussion)."
+    if data.get("k") in ("member", "guest"):
+        return "The emails telling you that someone replied to one of your comments."
+    raise LinkError("This unsubscribe link is not valid.")
 
 
 def unsubscribe(token: str) -> str:

@@ -96,6 +96,19 @@ def thread_page(essay: Essay, view: View) -> ThreadPage:
     return ThreadPage(thread, stats["published"], page, pages, view)
 
 
+# What a reader who follows a link to a comment they cannot see is told, by its status.
+UNAVAILABLE = {
+    Comment.Status.DELETED: "Comment {ref} was deleted by its writer.",
+    Comment.Status.REMOVED: "Comment {ref} was removed by a moderator.",
+    Comment.Status.WITHDRAWN: "Comment {ref} was withdrawn at the request of the person it was attributed to.",
+}
+
+
+def unavailable_note(comment: Comment) -> str:
+    """Why a linked comment is not in the discussion (waiting, rejected and spam say only that it is not there)."""
+    return UNAVAILABLE.get(comment.status, "Comment {ref} is not available.").format(ref=comment.reference)
+
+
 def page_of(comment: Comment) -> int:
     """The page (oldest threads first) that shows this comment's thread."""
     visible = Comment.objects.filter(essay_id=comment.essay_id).exclude(status__in=Comment.WAITING)

@@ -15,16 +15,18 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from forum import pagecache
 from forum.audit.log import record
 from forum.audit.models import Action
 from forum.essays.models import Essay
+from forum.lib.dates import DAY
 from forum.lib.errors import ClosedError, DiscussionError, LinkError, NotAllowed
 from forum.lib.links import SignedLink
 from forum.lib.mail import queue_email
 from forum.lib.markup import render_comment
-from forum.moderation import screening
+from forum.moderation import notify, screening
 
 from . import rules
 from .models import Comment, Correction, Provenance, Revision
@@ -36,7 +38,7 @@ PERSON_LINK = SignedLink(
     "discussion:attributed",
     "forum.discussion.proxy-person-link",
     "FORUM_PROXY_LINK_MAX_AGE",
-    expired="This link has expired. Please write to the site's moderators.",
+    expired="This link has expired. Write to the moderators at {contact}: they can send you a new one.",
 )
 
 
@@ -102,7 +104,7 @@ def submit_proxy_post(
             note_to_moderators=receipt.note_to_moderators,
         )
         channel = Provenance.Channel(receipt.via).label
-        note = f"on behalf of {person.name}, received {channel} on {receipt.on:%d %B %Y}"
+        note = f"on behalf of {person.name}, received {channel} on {date_format(receipt.on, DAY)}"
         record(Action.SUBMITTED, comment=comment, actor=actor.user, note=note)
 
     if (saved := save_once(comment, records, same_form)) is not comment:
@@ -231,6 +233,7 @@ def propose_correction(token: str, body: str, note: str = "") -> Correction:
             comment=provenance.comment, body=body, body_html=render_comment(body), note=note
         )
         record(Action.CORRECTION_PROPOSED, comment=provenance.comment, actor_label=_person_label(provenance), note=note)
+    notify.item_awaits(provenance.comment, why=f"{provenance.comment.author_name} proposed a correction")
     return correction
 
 

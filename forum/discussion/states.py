@@ -71,6 +71,15 @@ TRANSITIONS: dict[str, Transition] = {
     Move.BANNED: Transition(frozenset({S.AWAITING_CONFIRMATION, S.PENDING}), S.SPAM, Action.MARKED_SPAM),
 }
 
+# What the desk says once a decision is made: "Approved Ann's comment C12 on “…”."
+DONE = {
+    Decision.APPROVE: "Approved",
+    Decision.REJECT: "Rejected",
+    Decision.SPAM: "Marked as spam",
+    Decision.REMOVE: "Removed",
+    Decision.RESTORE: "Restored",
+}
+
 # Decisions that must say why (the writer or submitter is shown the reason).
 NEEDS_REASON = frozenset({Decision.REJECT, Decision.REMOVE})
 

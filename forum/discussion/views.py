@@ -15,7 +15,7 @@ from forum.moderation import services as moderation
 from . import mailin, notifications, rules, services
 from .forms import EditCommentForm, FlagForm, GuestCommentForm
 from .models import Comment
-from .page import comment_form, page_of
+from .page import comment_form, page_of, unavailable_note
 
 
 def published_essay(slug: str) -> Essay:
@@ -97,8 +97,13 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def permalink(request: HttpRequest, pk: int) -> HttpResponse:
-    """To the comment's anchor, on the page of a long discussion that holds it."""
+    """To the comment's anchor, on the page of a long discussion that holds it; a comment readers
+    cannot see says why (its writer sees their receipt)."""
     comment = comment_on_published_essay(pk)
+    if not rules.is_shown_in_thread(comment):
+        if comment.status in Comment.WAITING and rules.can_see_receipt(reader(request), comment):
+            return redirect("discussion:receipt", pk=comment.pk)
+        messages.info(request, unavailable_note(comment))
     page = page_of(comment)
     query = f"?page={page}" if page > 1 else ""
     return redirect(f"{comment.essay.get_absolute_url()}{query}#{comment.anchor}")
@@ -281,8 +286,8 @@ def follow_confirm(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        notifications.read_unsubscribe(token)
+        stops = notifications.what_stops(token)
         done = notifications.unsubscribe(token) if request.method == "POST" else ""
     except LinkError as error:
         return render(request, "discussion/unsubscribe.html", {"error": str(error)}, status=400)
-    return render(request, "discussion/unsubscribe.html", {"done": done})
+    return render(request, "discussion/unsubscribe.html", {"done": done, "stops": stops})

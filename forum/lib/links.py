@@ -24,7 +24,7 @@ class SignedLink:
     view: str  # URL name; the view takes the token as `token`
     salt: str
     max_age_setting: str | None = None  # the setting that gives its lifetime in seconds; None: never expires
-    expired: str = "This link has expired."
+    expired: str = "This link has expired."  # may name {contact}: where to write to the moderators
     compress: bool = False
 
     @property
@@ -44,7 +44,7 @@ class SignedLink:
         try:
             values = signing.loads(token, salt=self.salt, max_age=self.max_age)
         except signing.SignatureExpired:
-            raise LinkError(self.expired) from None
+            raise LinkError(self.expired.format(contact=settings.FORUM_CONTACT_EMAIL)) from None
         except signing.BadSignature:
             raise LinkError(INVALID) from None
         if not isinstance(values, dict):

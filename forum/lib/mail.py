@@ -110,18 +110,23 @@ def _reply_signature(pk: int) -> str:
     return salted_hmac(REPLY_ADDRESS_SALT, str(pk), algorithm="sha256").hexdigest()[:16]
 
 
-def reply_address(essay_slug: str, comment_pk: int) -> str:
-    """Reply-To of a notification: answering it replies to that comment.
+def reply_address(essay_slug: str, token: str) -> str:
+    """Reply-To of a notification: comments+<slug>.<token>@domain.
 
-    comments+<slug>.<id>-<signature>@domain: only letters, digits, "-" and
-    ".", so no mail client misreads it, and short enough for the 64
-    characters a local part may have (for slugs of up to about 30).
+    Only letters, digits, "-" and ".", so no mail client misreads it, and
+    short enough for the 64 characters a local part may have (for slugs of
+    up to about 35).
     """
-    return f"comments+{essay_slug}.{comment_pk}-{_reply_signature(comment_pk)}@{settings.FORUM_MAIL_DOMAIN}"
+    return f"comments+{essay_slug}.{token}@{settings.FORUM_MAIL_DOMAIN}"
+
+
+def signed_reply_token(comment_pk: int) -> str:
+    """The token of the reply addresses mailed before each recipient had their own: <id>-<signature>."""
+    return f"{comment_pk}-{_reply_signature(comment_pk)}"
 
 
 def replied_to(token: str) -> int:
-    """The id of the comment a reply address's token names; Refused if we did not sign it."""
+    """The id of the comment a signed reply token names; Refused if we did not sign it."""
     pk, _, signature = token.partition("-")
     if not pk.isdigit() or not constant_time_compare(signature, _reply_signature(int(pk))):
         raise Refused("bad_reply_token", "The reply address was not one of ours.")

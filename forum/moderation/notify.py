@@ -5,28 +5,36 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from forum.discussion import rules
-from forum.discussion.models import Comment
+from forum.discussion.models import Comment, Correction
 from forum.essays.models import Essay
 from forum.lib.mail import queue_email
 
 
 def waiting_count(actor: rules.Actor) -> int:
-    """How many comments wait for this moderator (the header's desk link)."""
-    return Comment.objects.filter(rules.desk_scope(actor), status=Comment.Status.PENDING).count()
+    """What waits for this moderator to decide (the header's desk link): comments and corrections,
+    not their own comments nor, unless self-approval is allowed, what they posted on someone's behalf."""
+    comments = Comment.objects.filter(rules.desk_scope(actor), status=Comment.Status.PENDING)
+    comments = comments.exclude(author_id=actor.member_id)
+    if not settings.FORUM_ALLOW_SELF_APPROVAL:
+        comments = comments.exclude(provenance__submitter_id=actor.member_id)
+    corrections = Correction.objects.filter(rules.desk_scope(actor, "comment__essay"), status=Correction.Status.PENDING)
+    return comments.count() + corrections.count()
 
 
-def item_awaits(comment) -> None:
-    """Mail each moderator of the essay about a comment now in the queue."""
+def item_awaits(comment, why: str = "") -> None:
+    """Mail each moderator of the essay about a comment now in the queue (or a correction of it: `why`)."""
     link = settings.SITE_URL + reverse("moderation:item", kwargs={"pk": comment.pk})
     for moderator in rules.moderators_of(comment.essay):
         if moderator.moderation_mail != moderator.ModerationMail.IMMEDIATELY:
             continue  # they chose the daily digest, or no mail
         if moderator.pk in (comment.author_id, getattr(comment.proxy, "submitter_id", None)):
             continue  # nobody is asked to moderate their own comment
+        if comment.author_email and comment.author_email.lower() == moderator.email.lower():
+            continue  # nor one sent from their own address (by email, say)
         queue_email(
             "moderation_item",
             moderator.email,
-            {"comment": comment, "essay_title": comment.essay.title, "link": link, "why": comment.held_reasons},
+            {"comment": comment, "essay_title": comment.essay.title, "link": link, "why": why or comment.held_reasons},
         )
 
 

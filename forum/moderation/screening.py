@@ -18,6 +18,7 @@ from django.utils.formats import date_format
 
 from forum.discussion.models import Comment, fingerprint, normalised
 from forum.lib import ratelimit
+from forum.lib.dates import DAY
 from forum.lib.errors import Refused
 
 from .models import Ban, OutcomeCount, Policy
@@ -84,7 +85,7 @@ def check_ban(user=None, email: str = "", doing: str = "comment") -> None:
     ban = longest_ban(user, email)
     if ban is None:
         return
-    until = f" until {date_format(timezone.localtime(ban.until), 'j F Y')}" if ban.until else ""
+    until = f" until {date_format(timezone.localtime(ban.until), DAY)}" if ban.until else ""
     raise refuse("banned", f"You cannot {doing} on this site{until}. The moderators gave this reason: {ban.reason}")
 
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from forum.audit.log import record
 from forum.audit.models import Action
@@ -15,6 +16,7 @@ from forum.discussion.models import Comment
 from forum.discussion.states import NEEDS_REASON, Decision, Move
 from forum.discussion.writing import change_status
 from forum.lib import ratelimit
+from forum.lib.dates import DAY_AND_TIME
 from forum.lib.errors import DiscussionError, NotAllowed
 
 from . import screening
@@ -128,7 +130,7 @@ def ban(actor: rules.Actor, *, reason: str, user=None, email: str = "", until: d
         if new.email:
             target |= Q(author_email__iexact=new.email)
         change_status(Comment.objects.filter(target), Move.BANNED, actor=actor.user, note="its writer was banned")
-        until_note = f"until {until:%Y-%m-%d %H:%M}" if until else "for good"
+        until_note = f"until {date_format(timezone.localtime(until), DAY_AND_TIME)}" if until else "for good"
         record(Action.BANNED, actor=actor.user, note=f"{new.target} {until_note}: {new.reason}")
     return new
 

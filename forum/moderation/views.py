@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from forum.discussion import proxy, rules
 from forum.discussion.forms import ReasonForm
 from forum.discussion.models import Comment, Correction
-from forum.discussion.states import Decision
+from forum.discussion.states import DONE, Decision
 from forum.essays.models import Essay
 from forum.lib.errors import DiscussionError
 from forum.lib.reader import reader
@@ -144,10 +144,16 @@ def bulk(request: HttpRequest) -> HttpResponse:
     result = services.decide_many(actor, comments, form.cleaned_data["decision"], form.cleaned_data["reason"])
     decision = Decision(form.cleaned_data["decision"])
     if result.done:
-        messages.success(request, f"{decision.label}: {', '.join(c.reference for c in result.done)}.")
+        done = ", ".join(f"{c.author_name}’s {c.reference}" for c in result.done)
+        messages.success(request, f"{DONE[decision]}: {done}.")
     for comment, why in result.skipped:
         messages.error(request, f"{comment.reference} skipped: {why}")
     return redirect(back)
+
+
+def decided(what: str, comment: Comment) -> str:
+    """The desk's sentence after a decision: "Approved Ann Example’s comment C12 on “Soft alliances”."."""
+    return f"{what} {comment.author_name}’s comment {comment.reference} on “{comment.essay.title}”."
 
 
 @login_required
@@ -208,7 +214,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     except DiscussionError as error:
         messages.error(request, str(error))
         return redirect("moderation:item", pk=comment.pk)
-    messages.success(request, f"{comment.reference}: {decision.label.lower()} done.")
+    messages.success(request, decided(DONE[decision], comment))
     return redirect(next_or(request, reverse("moderation:queue")))
 
 
@@ -221,7 +227,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
     except DiscussionError as error:
         messages.error(request, str(error))
         return redirect("moderation:item", pk=comment.pk)
-    messages.success(request, f"{comment.reference} is approved and published.")
+    messages.success(request, decided("Approved and published", comment))
     return redirect("moderation:queue")
 
 
@@ -237,7 +243,7 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
     except DiscussionError as error:
         messages.error(request, str(error))
         return redirect("moderation:item", pk=comment.pk)
-    messages.success(request, f"{comment.reference} is rejected; its writer or submitter will see your reason.")
+    messages.success(request, decided("Rejected", comment) + " Its writer or submitter will see your reason.")
     return redirect("moderation:queue")
 
 

@@ -116,6 +116,7 @@ NOT_EXPORTED: Mapping[str, str] = {
     "auth.Permission": "created by migrate; groups and members name permissions as app_label.codename",
     "contenttypes.ContentType": "created by migrate",
     "sessions.Session": "sign-ins do not move: members sign in again",
+    "discussion.ReplyAddress": "Reply-To tokens of mails already sent: after a restore, answers to them are refused",
     "django_tasks_database.DBTaskResult": "queued mail is not carried over: nothing is sent again after a restore",
 }
 

@@ -141,7 +141,7 @@ def audited_pages(scene: Scene) -> list[AuditedPage]:
             "proxy form with errors", proxy_path, who="member", button="Submit for moderation", post=empty_proxy
         ),
         AuditedPage("sign-up", reverse("account_signup")),
-        AuditedPage("sign-up with errors", reverse("account_signup"), button="Sign Up", post={}),
+        AuditedPage("sign-up with errors", reverse("account_signup"), button="Sign up", post={}),
         AuditedPage("login", reverse("account_login")),
         AuditedPage("profile", reverse("accounts:profile"), who="member"),
         AuditedPage("moderators' desk", reverse("moderation:queue"), who="moderator"),

@@ -32,6 +32,16 @@ def links_in(message) -> list[str]:
     return re.findall(r"https?://[^\s<>\"]+", message.body)
 
 
+def saved_drafts(page) -> dict:
+    """The comment drafts the script keeps in localStorage, by key."""
+    page.wait_for_load_state()  # the deferred script has run
+    return page.evaluate(
+        """() => Object.fromEntries(Object.keys(localStorage)
+            .filter((key) => key.startsWith("forum.draft:"))
+            .map((key) => [key, JSON.parse(localStorage.getItem(key))]))"""
+    )
+
+
 def mailed_path(mailoutbox, to: str, containing: str) -> str:
     """The path (and query) of the latest link in the mails to `to` whose URL contains `containing`.
 

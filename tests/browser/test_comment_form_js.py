@@ -14,19 +14,11 @@ from playwright.sync_api import Page, expect
 from forum.discussion.models import Comment
 
 from ..conftest import add_comment
+from .support import saved_drafts
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 COMMENT_KEY = "forum.draft:/essays/soft-alliances/comment/"
-
-
-def saved_drafts(page: Page) -> dict:
-    page.wait_for_load_state()  # the deferred script has run
-    return page.evaluate(
-        """() => Object.fromEntries(Object.keys(localStorage)
-            .filter((key) => key.startsWith("forum.draft:"))
-            .map((key) => [key, JSON.parse(localStorage.getItem(key))]))"""
-    )
 
 
 def comment_box(page: Page):

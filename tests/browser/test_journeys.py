@@ -45,13 +45,13 @@ def sign_up(page: Page, email: str, name: str, affiliation: str) -> None:
     page.get_by_role("textbox", name="Affiliation").fill(affiliation)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
-    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Verify your email address")).to_be_visible()
 
 
 def verify_email(page: Page, mailoutbox, email: str) -> None:
     page.goto(mailed_path(mailoutbox, email, "/accounts/confirm-email/"))
-    expect(page.get_by_role("heading", name="Confirm Email Address")).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirm email address")).to_be_visible()
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("navigation", name="Account").get_by_role("button", name="Sign out")).to_be_visible()
 
@@ -199,7 +199,7 @@ def test_a_comment_posted_on_someones_behalf_is_approved_confirmed_and_later_cla
     expect(desk.get_by_role("heading", name="Provenance")).to_be_visible()
     expect(desk.get_by_text("Dear Alice, please post this for me.")).to_be_visible()
     desk.get_by_role("button", name="Approve and publish").click()
-    expect(message(desk, f"{posted.reference} is approved and published.")).to_be_visible()
+    expect(message(desk, f"Approved and published {posted.author_name}’s comment {posted.reference}")).to_be_visible()
 
     # The person confirms through the emailed link.
     reader = new_page(open_context, js)
@@ -260,7 +260,8 @@ def test_a_moderator_bulk_approves_marks_spam_removes_with_a_reason_and_bans(
     bulk = page.get_by_role("group", name="With the ticked comments")
     bulk.get_by_role("combobox", name="Action").select_option(label="Approve")
     bulk.get_by_role("button", name="Apply").click()
-    expect(message(page, f"Approve: {held['Ann Held'].reference}, {held['Ben Held'].reference}.")).to_be_visible()
+    both = f"Ann Held’s {held['Ann Held'].reference}, Ben Held’s {held['Ben Held'].reference}"
+    expect(message(page, f"Approved: {both}.")).to_be_visible()
     assert {held[n].pk for n in ("Ann Held", "Ben Held")} == set(
         Comment.objects.filter(status=Comment.Status.PUBLISHED, pk__in=[c.pk for c in held.values()]).values_list(
             "pk", flat=True
@@ -278,7 +279,7 @@ def test_a_moderator_bulk_approves_marks_spam_removes_with_a_reason_and_bans(
         page.get_by_role("checkbox", name=f"Select {spam.reference}").check()
         bulk.get_by_role("combobox", name="Action").select_option(label="Mark as spam")
         bulk.get_by_role("button", name="Apply").click()
-    expect(message(page, f"Mark as spam: {spam.reference}.")).to_be_visible()
+    expect(message(page, f"Marked as spam: {spam.author_name}’s {spam.reference}.")).to_be_visible()
     expect(page.get_by_text("Nothing here.")).to_be_visible()
     page.get_by_role("link", name=re.compile(r"^Spam")).click()
     expect(page.get_by_role("link", name=re.compile(rf"^{spam.reference}: Spam Bot"))).to_be_visible()
@@ -289,7 +290,7 @@ def test_a_moderator_bulk_approves_marks_spam_removes_with_a_reason_and_bans(
     act.get_by_role("radio", name="Remove").check()
     act.get_by_role("textbox", name="Reason").fill("A personal attack on another commenter.")
     act.get_by_role("button", name="Apply").click()
-    expect(message(page, f"{rude.reference}: remove done.")).to_be_visible()
+    expect(message(page, f"Removed {rude.author_name}’s comment {rude.reference} on")).to_be_visible()
     assert Comment.objects.get(pk=rude.pk).status == Comment.Status.REMOVED
 
     # Ban its writer, from the same page.

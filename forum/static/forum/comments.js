@@ -26,6 +26,10 @@
  *   3. A form that comes back with the text in it (an error, the too-fast
  *      check, a server preview) removes the stamp: the draft is unsent again.
  *      Typing also removes it.
+ *   3b. A page that names received submissions (meta "forum-received": the
+ *      comments this browser posted as a guest) deletes their drafts, however
+ *      the writer arrived there (e.g. the emailed link that publishes a
+ *      guest's comment lands on the thread, not on a page from the receipt).
  *   4. Otherwise (a network error, a server error, the writer went elsewhere
  *      from the receipt) the stamped draft is offered back like any other,
  *      with a note that it may have been posted; Discard removes it.
@@ -144,6 +148,19 @@
     if (latest) removeDraft(latest);
   }
 
+  // The page names the submissions this browser has had received (its guest comments, however
+  // they were published: the receipt, or the emailed link that lands on the thread): their
+  // drafts arrived, whichever page comes next.
+  function forgetReceivedDrafts() {
+    const meta = document.querySelector('meta[name="forum-received"]');
+    if (!meta) return;
+    const received = new Set(meta.content.split(/\s+/).filter(Boolean));
+    draftKeys().forEach(function (key) {
+      const draft = readDraft(key);
+      if (draft && draft.submissionKey && received.has(draft.submissionKey)) removeDraft(key);
+    });
+  }
+
   // --- Small helpers -------------------------------------------------------
 
   function el(tag, className, text) {
@@ -217,11 +234,16 @@
       const field = this.field(name);
       if (field && field.value) draft.fields[name] = field.value;
     }, this);
+    const submission = this.form.elements.namedItem("submission_key");
     if (sentAt === undefined) {
       const before = readDraft(this.key);
-      if (before && before.sentAt && before.body === text) draft.sentAt = before.sentAt;
+      if (before && before.sentAt && before.body === text) {
+        draft.sentAt = before.sentAt;
+        draft.submissionKey = before.submissionKey;
+      }
     } else if (sentAt) {
       draft.sentAt = sentAt;
+      if (submission && submission.value) draft.submissionKey = submission.value;
     }
     writeDraft(this.key, draft);
   };
@@ -337,6 +359,7 @@
     this.passThrough = false;
     this.region = el("div", "inline-preview");
     this.region.setAttribute("aria-live", "polite");
+    this.region.setAttribute("tabindex", "-1"); // focus goes to a new preview (the writer reads it next)
     this.form.insertBefore(this.region, this.form.firstChild);
     // A server-rendered preview (compose page) goes stale once this one is shown.
     this.serverPreview = document.querySelector("section.preview");
@@ -355,6 +378,10 @@
     this.region.appendChild(help);
     this.region.classList.add("shown");
     if (this.serverPreview) this.serverPreview.hidden = true;
+    // It appears above the button the writer pressed, often above the viewport: bring it into
+    // view and move focus to it, so neither eyes nor a screen reader are left at the button.
+    this.region.focus({ preventScroll: true });
+    this.region.scrollIntoView({ block: "start" });
   };
 
   // Send the form as it is: the server renders the preview (the page's own way).
@@ -555,6 +582,7 @@
 
   function start() {
     try { forgetArrivedDraft(); } catch (error) { /* drafts stay */ }
+    try { forgetReceivedDrafts(); } catch (error) { /* drafts stay */ }
     try { draftKeys().forEach(readDraft); } catch (error) { /* reading drops drafts past their age */ }
     document.querySelectorAll("form[data-comment-form]").forEach(function (form) {
       const body = form.elements.namedItem("body");

@@ -23,7 +23,7 @@ from forum.discussion import mailin
 from forum.discussion.models import Comment
 from forum.essays.models import Essay
 from forum.lib import mailparse
-from forum.lib.errors import ClosedError, Refused
+from forum.lib.errors import ClosedError, NotAllowed, Refused
 
 logger = logging.getLogger("forum.mailin")
 
@@ -213,10 +213,10 @@ class Command(BaseCommand):
         essay = self.find_essay(parsed.target.slug)
         if essay is None:
             return self.refuse(EX_NOUSER, "unknown_essay", f"No essay has the address {address}.", about)
-        parent = None
+        parent, proven = None, False
         if parsed.target.token:
             try:
-                parent = mailin.parent_from_token(parsed.target.token, essay)
+                parent, proven = mailin.reply_target(parsed.target.token, essay, parsed.sender_email)
             except Refused as error:
                 return self.refuse(EX_NOUSER, "unknown_address", f"{address}: {error}", about)
         incoming = mailin.IncomingComment(
@@ -229,9 +229,11 @@ class Command(BaseCommand):
             attachments=parsed.attachments,
         )
         try:
-            received = mailin.receive(essay, incoming, parent=parent)
+            received = mailin.receive(essay, incoming, parent=parent, proven=proven)
         except ClosedError as error:
             return self.refuse(EX_NOUSER, "closed", str(error), about)
+        except NotAllowed as error:  # a member who must set their name first, say
+            return self.refuse(EX_NOPERM, "refused", str(error), about)
         except Refused as error:
             if error.key == "banned":  # the moderators' reason is not told to a From that may be forged
                 return self.refuse(EX_NOPERM, "banned", "The sender may not comment on this site.", about)
@@ -244,11 +246,9 @@ class Command(BaseCommand):
             return Outcome(EX_OK, "duplicate", f"Already received as comment {comment.reference}.", comment)
         replying = f", a reply to {comment.parent.reference}" if comment.parent_id else ""
         logger.info("Received %s by email %s%s.", comment.reference, about, replying)
+        fate = "it is published" if comment.is_published else "it awaits a moderator"
         return Outcome(
-            EX_OK,
-            "accepted",
-            f"Received as comment {comment.reference} on “{essay.title}”{replying}; it awaits a moderator.",
-            comment,
+            EX_OK, "accepted", f"Received as comment {comment.reference} on “{essay.title}”{replying}; {fate}.", comment
         )
 
     # --- Helpers ------------------------------------------------------------------------
