@@ -4,6 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from forum.lib.pages import server_error
+
 pytestmark = pytest.mark.django_db
 
 LAYOUT = '<a class="site-name" href="/">'  # the site's header
@@ -50,3 +52,19 @@ def test_fault_6_opening_the_comment_address_shows_the_essays_form(client, essay
     assert response.status_code == 200
     assert 'name="body"' in response.text
     assert essay.title in response.text
+
+
+def test_fault_7_a_server_error_is_in_the_sites_layout_too(rf):
+    response = server_error(rf.post("/essays/soft-alliances/comment/", {"body": "Kept words."}))
+    assert response.status_code == 500
+    assert LAYOUT in response.text
+    assert "Kept words." in response.text
+
+
+def test_fault_7_a_stale_form_is_in_the_sites_layout_and_keeps_the_text(member, essay):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(member)
+    response = browser.post(reverse("discussion:comment", kwargs={"slug": essay.slug}), {"body": "Stale words."})
+    assert response.status_code == 403
+    assert LAYOUT in response.text
+    assert "Stale words." in response.text
