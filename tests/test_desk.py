@@ -1,12 +1,14 @@
 """The moderators' desk: who may use it, each decision's transitions, bulk actions, cost per page."""
 
 import re
+import uuid
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from forum.audit.models import AuditEntry
 from forum.discussion.models import Comment
@@ -319,3 +321,27 @@ def test_fault_12_the_desk_labels_the_weeks_figures_and_shows_what_waits_now(cli
     assert "Corrections: <strong>0</strong>" in page
     assert "What happened in the last seven days" in page
     assert "Counted when it happened" in page
+
+
+def test_every_kind_of_item_is_decided_with_the_same_form(client, desk, moderator, member):
+    """Held, flagged or posted on someone's behalf: the decisions this moderator may make, a reason, Apply."""
+    client.force_login(member)
+    client.post(
+        reverse("discussion:proxy", kwargs={"slug": desk["essay"].slug}),
+        {
+            "submission_key": str(uuid.uuid4()),
+            "person_name": "T.V. Paul",
+            "person_email": "tv.paul@example.edu",
+            "received_via": "email",
+            "received_on": timezone.localdate().isoformat(),
+            "body": "His words.",
+        },
+    )
+    proxy_post = Comment.objects.get(body="His words.")
+    client.force_login(moderator)
+    for comment in (desk["held"], proxy_post):
+        page = client.get(reverse("moderation:item", kwargs={"pk": comment.pk})).text
+        assert '<h2 id="act-title">Act on it</h2>' in page
+        assert re.findall(r'name="decision" value="(\w+)"', page)[:2] == ["approve", "reject"]
+        assert ">Apply</button>" in page
+        assert "Approve and publish" not in page

@@ -219,15 +219,6 @@ class CorrectionForm(CommentForm):
         self.fields["body"].label = "Your corrected text"
 
 
-class ReasonForm(DescribedForm):
-    reason = forms.CharField(
-        label="Reason",
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Please give a reason: the member who submitted it will see it."},
-    )
-
-
 class FlagForm(DescribedForm):
     reason = forms.ChoiceField(
         label="What is wrong with it?",

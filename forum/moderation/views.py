@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from forum.discussion import proxy, rules
-from forum.discussion.forms import ReasonForm
 from forum.discussion.models import Comment, Correction
 from forum.discussion.states import DONE, Decision
 from forum.essays.models import Essay
@@ -185,7 +184,6 @@ def _item_page(request, comment: Comment, actor: rules.Actor, **forms) -> HttpRe
         "decisions": decisions,
         "can_decide": rules.can_decide(actor, comment),
         "is_own_submission": rules.is_self_approval(actor, comment),
-        "reject_form": forms.get("reject_form") or ReasonForm(),
         "decision_form": forms.get("decision_form") or DecisionForm(),
         "ban_form": forms.get("ban_form") or BanForm(),
         "can_ban": rules.can_ban(actor) and not rules.wrote(actor, comment),
@@ -235,9 +233,10 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
     comment, actor = _moderated_comment(request, pk)
-    form = ReasonForm(request.POST)
+    # The item page's one form, with "reject" chosen: an error comes back there.
+    form = DecisionForm({"decision": Decision.REJECT, "reason": request.POST.get("reason", "")})
     if not form.is_valid():
-        return _item_page(request, comment, actor, reject_form=form)
+        return _item_page(request, comment, actor, decision_form=form)
     try:
         services.decide(actor, comment, Decision.REJECT, form.cleaned_data["reason"])
     except DiscussionError as error:

@@ -198,8 +198,9 @@ def test_a_comment_posted_on_someones_behalf_is_approved_confirmed_and_later_cla
     desk.get_by_role("link", name=f"{posted.reference}: Ngozi Adeyemi, University of Ibadan").click()
     expect(desk.get_by_role("heading", name="Provenance")).to_be_visible()
     expect(desk.get_by_text("Dear Alice, please post this for me.")).to_be_visible()
-    desk.get_by_role("button", name="Approve and publish").click()
-    expect(message(desk, f"Approved and published {posted.author_name}’s comment {posted.reference}")).to_be_visible()
+    desk.get_by_role("radio", name="Approve").check()
+    desk.get_by_role("button", name="Apply").click()
+    expect(message(desk, f"Approved {posted.author_name}’s comment {posted.reference}")).to_be_visible()
 
     # The person confirms through the emailed link.
     reader = new_page(open_context, js)
