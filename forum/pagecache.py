@@ -48,7 +48,7 @@ from forum.essays.models import Essay
 # --- The code's version ---------------------------------------------------------
 
 # What a deploy may change that changes a page: the code, and the settings pages are shaped by.
-RELEASE_SOURCES = ("forum/**/*.py", "templates/**/*", "forum/static/**/*", "requirements.txt")
+RELEASE_SOURCES = ("forum/**/*.py", "templates/**/*", "forum/static/**/*", "forum/locale/**/*", "requirements.txt")
 PAGE_SETTINGS = ("SITE_NAME", "SITE_URL", "LANGUAGE_CODE", "TIME_ZONE")
 
 

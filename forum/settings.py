@@ -5,6 +5,7 @@ printed to the console. Outside DEBUG a missing SECRET_KEY is an error, and
 `manage.py check --deploy` is clean once the production variables are given.
 """
 
+from email.utils import parseaddr
 from pathlib import Path
 
 import environ
@@ -261,8 +262,11 @@ FORUM_MIN_SECONDS_TO_POST = env.int("FORUM_MIN_SECONDS_TO_POST", default=3)  # a
 # (the mail server pipes them to `manage.py receive_email`).
 FORUM_MAIL_DOMAIN = env.str("FORUM_MAIL_DOMAIN", default="comments.localhost")
 FORUM_MAX_EMAIL_BYTES = env.int("FORUM_MAX_EMAIL_BYTES", default=1_000_000)
-# Where people write to the moderators (a link that expired, a question about a decision).
-FORUM_CONTACT_EMAIL = env.str("FORUM_CONTACT_EMAIL", default=f"moderators@{FORUM_MAIL_DOMAIN}")
+# Where people write to the moderators (a link that expired, a question about a decision): set it to a
+# mailbox a moderator reads (the mail domain above goes to receive_email, which takes only comments).
+FORUM_CONTACT_EMAIL = env.str("FORUM_CONTACT_EMAIL", default=parseaddr(SERVER_EMAIL)[1])
+# A notification's Reply-To proves its recipient once, for this many seconds (60 days).
+FORUM_REPLY_ADDRESS_MAX_AGE = env.int("FORUM_REPLY_ADDRESS_MAX_AGE", default=60 * 24 * 3600)
 # /healthz answers 503 when a queued task (mail) has waited longer than this, in seconds.
 FORUM_HEALTH_MAX_TASK_AGE = env.int("FORUM_HEALTH_MAX_TASK_AGE", default=15 * 60)
 # Large discussions: above this many comments the page shows threads a page at a time.

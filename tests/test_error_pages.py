@@ -68,3 +68,10 @@ def test_fault_7_a_stale_form_is_in_the_sites_layout_and_keeps_the_text(member, 
     assert response.status_code == 403
     assert LAYOUT in response.text
     assert "Stale words." in response.text
+
+
+def test_the_comment_address_of_a_closed_discussion_leads_to_the_essay(client, essay):
+    essay.comments_open = False
+    essay.save()
+    response = client.get(reverse("discussion:comment", kwargs={"slug": essay.slug}))
+    assert response["Location"] == essay.get_absolute_url() + "#comments"

@@ -13,6 +13,7 @@ import mailbox
 import re
 import shutil
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from forum.audit.models import AuditEntry
 from forum.discussion import notifications
-from forum.discussion.models import Comment, ReceivedMail
+from forum.discussion.models import Comment, ReceivedMail, ReplyAddress
 from forum.essays.models import Essay
 from forum.lib import mailparse
 from forum.lib.mail import reply_address, signed_reply_token
@@ -707,3 +708,32 @@ def test_fault_11_a_moderator_is_not_asked_to_moderate_what_came_from_her_own_ad
     assert deliver(mail).code == 0
     told = [m for m in mailoutbox if m.to == [moderator.email] and "Waiting for you" in m.subject]
     assert told == []
+
+
+def test_fault_11_a_reply_address_proves_its_recipient_once_and_never_shows_in_the_log(
+    deliver, essay, member, other, team, mailoutbox, caplog
+):
+    answered = add_comment(essay, author=other, body="Institutions are what make soft alliances last.")
+    token = notifications.reply_token(answered, "alice@example.org")
+    first = message("reply-to-notification.eml", REPLY_ADDRESS=reply_address(essay.slug, token))
+    copied = first.replace(b"Message-ID: <", b"Message-ID: <copied-")  # the address, copied from a Cc
+
+    with caplog.at_level(logging.INFO, logger="forum.mailin"):
+        assert deliver(first).code == 0
+        assert deliver(copied).code == 0
+
+    answers = Comment.objects.filter(received_mail__isnull=False).order_by("pk")
+    assert [(c.author, c.status) for c in answers] == [
+        (member, Comment.Status.PUBLISHED),
+        (None, Comment.Status.PENDING),  # the second answer proves nothing: held, with a confirmation mail
+    ]
+    assert token not in caplog.text
+
+
+def test_fault_11_an_old_reply_address_proves_nothing(deliver, essay, member, other, team, mailoutbox, settings):
+    settings.FORUM_REPLY_ADDRESS_MAX_AGE = 3600
+    answered = add_comment(essay, author=other, body="Institutions are what make soft alliances last.")
+    token = notifications.reply_token(answered, "alice@example.org")
+    ReplyAddress.objects.filter(token=token).update(created_at=timezone.now() - timedelta(hours=2))
+    deliver(message("reply-to-notification.eml", REPLY_ADDRESS=reply_address(essay.slug, token)))
+    assert Comment.objects.get(received_mail__isnull=False).status == Comment.Status.PENDING

@@ -9,6 +9,7 @@ message was theirs (a From header proves nothing).
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -22,6 +23,7 @@ from forum.essays.models import Essay
 from forum.lib.errors import ClosedError, LinkError, Refused
 from forum.lib.links import SignedLink
 from forum.lib.mail import queue_email, replied_to
+from forum.lib.text import one_line
 from forum.moderation import notify, screening
 
 from . import rules, services
@@ -57,7 +59,11 @@ def reply_target(token: str, essay: Essay, sender: str) -> tuple[Comment | None,
         return Comment.objects.filter(pk=replied_to(token), essay=essay).first(), False
     if stored.comment.essay_id != essay.pk:
         raise Refused("bad_reply_token", "The reply address was not one of ours.")
-    return stored.comment, stored.recipient == sender.strip().lower()
+    fresh = timezone.now() - timedelta(seconds=settings.FORUM_REPLY_ADDRESS_MAX_AGE)
+    proves = ReplyAddress.objects.filter(pk=stored.pk, proved_at__isnull=True, created_at__gt=fresh)
+    # The first answer from its recipient, while it is fresh; a conditional update: only one does.
+    proven = stored.recipient == sender.strip().lower() and bool(proves.update(proved_at=timezone.now()))
+    return stored.comment, proven
 
 
 def proven_member(address: str):
@@ -104,7 +110,7 @@ def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = No
     comment = Comment(
         essay=essay,
         parent=parent,
-        author_name=incoming.sender_name or incoming.sender_email.split("@")[0],
+        author_name=one_line(incoming.sender_name) or incoming.sender_email.split("@")[0],
         author_email=incoming.sender_email,
         status=Comment.Status.PENDING,
         held_reasons="received by email",
@@ -147,6 +153,8 @@ def _from_member(member, essay: Essay, incoming: IncomingComment, parent: Commen
         submission_key=uuid.uuid5(MESSAGE_IDS, incoming.message_id),  # the same message twice: one comment
         parent=parent if parent is not None and rules.can_reply_to(rules.Actor(user=member), parent, essay) else None,
     )
+    if posted.comment.author_id != member.pk:  # a submission key taken by someone else's comment: not this mail
+        raise Refused("duplicate", "This message could not be told apart from another comment.")
     with transaction.atomic():
         ReceivedMail.objects.get_or_create(
             comment=posted.comment,

@@ -290,6 +290,9 @@ class ReplyAddress(models.Model):
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="+")
     recipient = models.EmailField()
     created_at = models.DateTimeField(default=timezone.now)
+    # It proves its recipient once, within FORUM_REPLY_ADDRESS_MAX_AGE: an address copied
+    # from the To of an answer (a Cc, an archive) proves nothing later.
+    proved_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Reply address for {self.recipient} to {self.comment.reference}"

@@ -66,7 +66,7 @@ def writer_address(comment: Comment) -> str:
 def tell_writer_of_decision(comment: Comment, verdict: str, reason: str) -> bool:
     """A moderator rejected or removed a comment: its writer reads why (never the text: mail only names it)."""
     address = writer_address(comment)
-    if not address:
+    if not address or comment.essay.is_canary:
         return False
     context = {
         "name": comment.author_name,

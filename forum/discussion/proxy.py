@@ -233,7 +233,9 @@ def propose_correction(token: str, body: str, note: str = "") -> Correction:
             comment=provenance.comment, body=body, body_html=render_comment(body), note=note
         )
         record(Action.CORRECTION_PROPOSED, comment=provenance.comment, actor_label=_person_label(provenance), note=note)
-    notify.item_awaits(provenance.comment, why=f"{provenance.comment.author_name} proposed a correction")
+    notify.item_awaits(
+        provenance.comment, why=f"{provenance.comment.author_name} proposed a correction", correction=True
+    )
     return correction
 
 

@@ -83,8 +83,11 @@ def _compose(request: HttpRequest, essay: Essay, parent: Comment | None) -> Http
 
 @require_http_methods(["GET", "POST"])
 def comment(request: HttpRequest, slug: str) -> HttpResponse:
-    """GET (a reload after an error, a shared link) shows the form on a page of its own."""
-    return _compose(request, published_essay(slug), parent=None)
+    """GET (a reload after an error, a shared link) shows the form on a page of its own, or the essay if closed."""
+    essay = published_essay(slug)
+    if request.method == "GET" and not rules.can_comment_on(reader(request), essay):
+        return redirect(essay.get_absolute_url() + "#comments")
+    return _compose(request, essay, parent=None)
 
 
 @require_http_methods(["GET", "POST"])

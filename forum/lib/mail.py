@@ -7,6 +7,8 @@ plain strings, so a slow or failing mail server never touches a request.
 
 import email.policy
 import logging
+import secrets
+import smtplib
 from datetime import timedelta
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.utils import make_msgid
@@ -24,8 +26,37 @@ from .errors import Refused
 
 logger = logging.getLogger(__name__)
 
-# Seconds to wait before the next attempt when the mail server fails.
-RETRY_DELAYS = (60, 300, 1800, 7200, 21600)
+# A temporary fault (no connection, a timeout, a 4xx answer) is tried again: after about 10 s, then twice
+# as long each time up to an hour, each delay moved by up to a fifth either way (so that mails queued
+# together do not all come back at once), for at least a day in all. A one-minute outage then delays
+# mail by about a minute; a day-long one loses nothing.
+FIRST_RETRY, LONGEST_RETRY, RETRY_FOR = 10, 3600, 24 * 3600
+
+
+def _schedule() -> tuple[int, ...]:
+    delays: list[int] = []
+    while sum(delays) < RETRY_FOR:
+        delays.append(min(FIRST_RETRY * 2 ** len(delays), LONGEST_RETRY))
+    return tuple(delays)
+
+
+RETRY_DELAYS = _schedule()  # seconds before each further attempt, before the jitter
+_jitter = secrets.SystemRandom()
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds to wait after failed attempt `attempt` (0 for the first), jittered."""
+    return RETRY_DELAYS[attempt] * _jitter.uniform(0.8, 1.2)
+
+
+def is_permanent(error: Exception) -> bool:
+    """The message can never go: the mail server refused it for good (a 5xx answer to the sender, a recipient
+    or the data), or it cannot be written (a malformed address or header)."""
+    if isinstance(error, ValueError):
+        return True
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
 
 
 class UnfoldedHeader(UnstructuredHeader):
@@ -67,10 +98,13 @@ def send_email(to: str, subject: str, text: str, html: str, attempt: int = 0, he
         message.attach_alternative(html, "text/html")
     try:
         message.send()
-    except Exception:
+    except Exception as error:
+        if is_permanent(error):  # trying again would get the same answer: the task fails with it
+            logger.error("Mail to %s refused for good: %s", to, error)
+            raise
         if attempt >= len(RETRY_DELAYS) or not send_email.get_backend().supports_defer:
             raise
-        delay = RETRY_DELAYS[attempt]
+        delay = retry_delay(attempt)
         logger.warning("Mail to %s failed (attempt %d); retrying in %ds", to, attempt + 1, delay, exc_info=True)
         send_email.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
             to, subject, text, html, attempt + 1, headers

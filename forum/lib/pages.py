@@ -22,9 +22,10 @@ class ErrorPageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if response.status_code == 405 and not response.content:
+        if response.status_code == 405 and not response.streaming and not response.content:
             page = render(request, "405.html", status=405)
-            page["Allow"] = response["Allow"]
+            if "Allow" in response:
+                page["Allow"] = response["Allow"]
             return page
         return response
 

@@ -21,13 +21,18 @@ def waiting_count(actor: rules.Actor) -> int:
     return comments.count() + corrections.count()
 
 
-def item_awaits(comment, why: str = "") -> None:
-    """Mail each moderator of the essay about a comment now in the queue (or a correction of it: `why`)."""
+def item_awaits(comment, why: str = "", correction: bool = False) -> None:
+    """Mail each moderator of the essay about a comment now in the queue, or a `correction` of it (`why`).
+
+    A correction may be decided by the member who posted the comment on its writer's behalf (on a
+    single-author site, the only moderator), so they are told of one.
+    """
     link = settings.SITE_URL + reverse("moderation:item", kwargs={"pk": comment.pk})
     for moderator in rules.moderators_of(comment.essay):
         if moderator.moderation_mail != moderator.ModerationMail.IMMEDIATELY:
             continue  # they chose the daily digest, or no mail
-        if moderator.pk in (comment.author_id, getattr(comment.proxy, "submitter_id", None)):
+        submitter = None if correction else getattr(comment.proxy, "submitter_id", None)
+        if moderator.pk in (comment.author_id, submitter):
             continue  # nobody is asked to moderate their own comment
         if comment.author_email and comment.author_email.lower() == moderator.email.lower():
             continue  # nor one sent from their own address (by email, say)

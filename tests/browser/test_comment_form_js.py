@@ -74,8 +74,9 @@ def test_the_preview_shows_rendered_markdown_without_leaving_the_page(page, essa
     page.evaluate("window.stillHere = true")
 
     page.get_by_role("button", name="Preview").click()
-    preview = page.locator("[aria-live=polite]").filter(has=page.get_by_role("heading", name="Preview"))
+    preview = page.locator(".inline-preview").filter(has=page.get_by_role("heading", name="Preview"))
     expect(preview.locator(".comment-body em")).to_have_text("entente")
+    expect(preview).to_be_focused()  # a screen reader reads it from there
     expect(preview.locator(".comment-body strong")).to_have_text("alliance")
     expect(page).to_have_url(essay_url)
     assert page.evaluate("window.stillHere") is True

@@ -358,8 +358,8 @@
     this.busy = false;
     this.passThrough = false;
     this.region = el("div", "inline-preview");
-    this.region.setAttribute("aria-live", "polite");
-    this.region.setAttribute("tabindex", "-1"); // focus goes to a new preview (the writer reads it next)
+    // Not a live region: focus moves to a new preview, and a screen reader reads it once, from there.
+    this.region.setAttribute("tabindex", "-1");
     this.form.insertBefore(this.region, this.form.firstChild);
     // A server-rendered preview (compose page) goes stale once this one is shown.
     this.serverPreview = document.querySelector("section.preview");

@@ -209,7 +209,9 @@ class Command(BaseCommand):
                 )
             return self.refuse(EX_DATAERR, "no_recipient", "The message is not addressed to a comment address.", about)
         address = parsed.target.address
-        about = f"to {address} {about}"
+        # Never the reply token itself in a log: it proves its recipient.
+        shown = address.replace(parsed.target.token, "<token>") if parsed.target.token else address
+        about = f"to {shown} {about}"
         essay = self.find_essay(parsed.target.slug)
         if essay is None:
             return self.refuse(EX_NOUSER, "unknown_essay", f"No essay has the address {address}.", about)
