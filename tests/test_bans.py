@@ -153,7 +153,8 @@ def test_a_banned_member_cannot_post_as_a_guest_under_their_own_address(
     data = {**guest_data, "name": "Alice Sharma", "email": "alice@example.org", "body": "Signed out, still here."}
     response = client.post(comment_url(essay), form_data(**data))
     assert response.status_code == 400
-    assert REASON in response.text
+    assert "Comments from alice@example.org are not accepted here." in response.text
+    assert REASON not in response.text  # a typed address proves nothing: the reason is Alice's to read, signed in
     assert Comment.objects.count() == before
 
 
@@ -182,7 +183,8 @@ def test_banning_a_guest_email_refuses_that_address_in_any_case(client, moderato
     for address in ("tv.paul@example.edu", "TV.PAUL@EXAMPLE.EDU", "Tv.Paul@example.edu"):
         response = client.post(comment_url(essay), form_data(**{**guest_data, "email": address}))
         assert response.status_code == 400, address
-        assert "You cannot comment on this site. The moderators gave this reason: Selling pills." in response.text
+        assert f"Comments from {address} are not accepted here." in response.text
+        assert "Selling pills." not in response.text  # anyone can type an address: the reason is theirs alone
         assert "There is already a concept called *entente*." in response.text
     assert Comment.objects.count() == before
     # Someone else still posts.
@@ -196,7 +198,8 @@ def test_banning_a_guest_from_their_comment_bans_their_email(client, moderator, 
     assert Ban.objects.get().email == "spammer@example.net"
     response = client.post(comment_url(essay), form_data(**{**guest_data, "email": "spammer@example.net"}))
     assert response.status_code == 400
-    assert "The moderators gave this reason: Spam." in response.text
+    assert "Comments from spammer@example.net are not accepted here." in response.text
+    assert "The moderators gave this reason" not in response.text
 
 
 # --- When a ban ends ------------------------------------------------------------
@@ -368,3 +371,18 @@ def test_fault_16_a_banned_person_cannot_confirm_words_posted_for_them(essay, me
     assert "You cannot confirm comments on this site" in page
     comment.provenance.refresh_from_db()
     assert comment.provenance.confirmation == "unconfirmed"
+
+
+def test_a_banned_guest_who_proved_their_address_reads_why(
+    client, moderator, essay, guest_data, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The confirmed-guest cookie proves the address: the reason is theirs to read; a typed address only gets a no."""
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(comment_url(essay), form_data(**guest_data))
+    link = re.search(r"http://testserver(/comments/confirm/[^/\s]+/)", mailoutbox[-1].body).group(1)
+    client.post(link)
+    Ban.objects.create(email=guest_data["email"], reason="Selling pills.", created_by=moderator)
+    response = client.post(comment_url(essay), form_data(**{**guest_data, "body": "Again."}))
+    assert "The moderators gave this reason: Selling pills." in response.text
+    stranger = Client().post(comment_url(essay), form_data(**{**guest_data, "body": "Pretending."}))
+    assert "Selling pills." not in stranger.text

@@ -87,7 +87,10 @@ def post_comment(
     signature = Signature(actor.user.signature_name, actor.user.affiliation) if actor.is_member else guest
     assert signature is not None, "guests sign their comments"
     moderates = rules.can_moderate(actor, essay)
-    candidate = screening.Candidate(essay.pk, body, actor.user, signature.email, ip_address, moderates=moderates)
+    trusted = bool(trusted_guest_email) and trusted_guest_email.lower() == signature.email.lower()
+    candidate = screening.Candidate(
+        essay.pk, body, actor.user, signature.email, ip_address, moderates=moderates, email_proven=trusted
+    )
     try:
         held = screening.screen(candidate)
     except Refused as refusal:
@@ -98,7 +101,6 @@ def post_comment(
             return PostResult(comment=existing, created=False)
         raise
     status = Comment.Status.PENDING if held else Comment.Status.PUBLISHED
-    trusted = bool(trusted_guest_email) and trusted_guest_email.lower() == signature.email.lower()
     if not actor.is_member and not trusted:
         status = Comment.Status.AWAITING_CONFIRMATION
 

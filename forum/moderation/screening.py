@@ -38,6 +38,8 @@ class Candidate:
     # The essay's moderators: the policy never holds their comments (it would
     # wait for someone else, and a single-author site has nobody else).
     moderates: bool = False
+    # A guest's email that this browser proved (the confirmed-guest cookie); a typed one proves nothing.
+    email_proven: bool = False
 
 
 # What the desk calls each counted outcome.
@@ -80,11 +82,17 @@ def refuse(key: str, message: str) -> Refused:
     return Refused(key, message)
 
 
-def check_ban(user=None, email: str = "", doing: str = "comment") -> None:
-    """Refuse a banned person whatever they do here (comment, flag, confirm words posted for them), saying why."""
+def check_ban(user=None, email: str = "", doing: str = "comment", proven: bool = True) -> None:
+    """Refuse a banned person whatever they do here (comment, flag, confirm words posted for them), saying why.
+
+    Why, and until when, only to someone who proved who they are (a member, a link or cookie of theirs):
+    anyone can type a banned person's address into the guest form.
+    """
     ban = longest_ban(user, email)
     if ban is None:
         return
+    if not proven:
+        raise refuse("banned", f"Comments from {email} are not accepted here.")
     until = f" until {date_format(timezone.localtime(ban.until), DAY)}" if ban.until else ""
     raise refuse("banned", f"You cannot {doing} on this site{until}. The moderators gave this reason: {ban.reason}")
 
@@ -185,7 +193,7 @@ def is_new_commenter(candidate: Candidate) -> bool:
 
 def screen(candidate: Candidate) -> list[str]:
     """Refuse, or say why to hold (empty: publish). Cheapest checks first."""
-    check_ban(candidate.user, candidate.email)
+    check_ban(candidate.user, candidate.email, proven=candidate.user is not None or candidate.email_proven)
     check_rate(candidate)
     check_duplicate(candidate)
     return policy_holds(candidate, Policy.current())
