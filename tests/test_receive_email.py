@@ -737,3 +737,26 @@ def test_fault_11_an_old_reply_address_proves_nothing(deliver, essay, member, ot
     ReplyAddress.objects.filter(token=token).update(created_at=timezone.now() - timedelta(hours=2))
     deliver(message("reply-to-notification.eml", REPLY_ADDRESS=reply_address(essay.slug, token)))
     assert Comment.objects.get(received_mail__isnull=False).status == Comment.Status.PENDING
+
+
+@pytest.mark.parametrize("subject", ["Out of Office: Re: A reply", "Automatic reply: A reply", "Abwesenheit"])
+def test_fault_11_an_out_of_office_answer_is_held_and_leaves_the_proof_for_her_own(
+    deliver, essay, member, other, team, mailoutbox, subject
+):
+    """No Auto-Submitted header, from her own address, to her own notification: still not her words."""
+    answered = add_comment(essay, author=other, body="Institutions are what make soft alliances last.")
+    address = reply_address(essay.slug, notifications.reply_token(answered, "alice@example.org"))
+    mail = message("reply-to-notification.eml", REPLY_ADDRESS=address)
+    automatic = re.sub(rb"(?m)^Subject: .*$", f"Subject: {subject}".encode(), mail).replace(
+        b"Message-ID: <", b"Message-ID: <ooo-"
+    )
+
+    automatic = automatic.replace(b"Thank you, Bob.", b"I am away until Monday.")
+    assert deliver(automatic).code == 0
+    assert deliver(mail).code == 0
+
+    answers = Comment.objects.filter(received_mail__isnull=False).order_by("pk")
+    assert [(c.author, c.status) for c in answers] == [
+        (None, Comment.Status.PENDING),
+        (member, Comment.Status.PUBLISHED),
+    ]

@@ -48,8 +48,9 @@ class IncomingComment:
     attachments: tuple[str, ...] = ()
 
 
-def reply_target(token: str, essay: Essay, sender: str) -> tuple[Comment | None, bool]:
-    """The comment a reply address answers, and whether the reply comes from the address it was mailed to.
+def reply_target(token: str, essay: Essay, sender: str, may_prove: bool = True) -> tuple[Comment | None, bool]:
+    """The comment a reply address answers, and whether the reply comes from the address it was mailed to
+    (not asked when `may_prove` is false: an automatic answer must not use up the proof).
 
     Refused if the address is not one we made. Addresses mailed before each
     recipient had their own (signed for the comment only) still reply, unproven.
@@ -62,7 +63,7 @@ def reply_target(token: str, essay: Essay, sender: str) -> tuple[Comment | None,
     fresh = timezone.now() - timedelta(seconds=settings.FORUM_REPLY_ADDRESS_MAX_AGE)
     proves = ReplyAddress.objects.filter(pk=stored.pk, proved_at__isnull=True, created_at__gt=fresh)
     # The first answer from its recipient, while it is fresh; a conditional update: only one does.
-    proven = stored.recipient == sender.strip().lower() and bool(proves.update(proved_at=timezone.now()))
+    proven = may_prove and stored.recipient == sender.strip().lower() and bool(proves.update(proved_at=timezone.now()))
     return stored.comment, proven
 
 

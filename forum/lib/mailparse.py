@@ -575,6 +575,19 @@ def automatic(message: Message) -> str:
     return ""
 
 
+# Subjects of out-of-office and other automatic answers that carry none of the headers above.
+_AUTOMATIC_SUBJECT = re.compile(
+    r"^\s*(auto(matic)?[ -]?(reply|response|antwort)|autoreply|out of (the )?office|away from|"
+    r"abwesenheit|absence|r[ée]ponse automatique|respuesta autom[áa]tica|auto:)",
+    re.IGNORECASE,
+)
+
+
+def looks_automatic(subject: str) -> bool:
+    """An out-of-office answer by its subject: it may be kept, but it proves nobody wrote it."""
+    return bool(_AUTOMATIC_SUBJECT.match(subject or ""))
+
+
 # --- The body -------------------------------------------------------------------------
 
 

@@ -218,7 +218,9 @@ class Command(BaseCommand):
         parent, proven = None, False
         if parsed.target.token:
             try:
-                parent, proven = mailin.reply_target(parsed.target.token, essay, parsed.sender_email)
+                # An out-of-office answer with none of the usual headers may be kept, held; it proves nothing.
+                may_prove = not mailparse.looks_automatic(parsed.subject)
+                parent, proven = mailin.reply_target(parsed.target.token, essay, parsed.sender_email, may_prove)
             except Refused as error:
                 return self.refuse(EX_NOUSER, "unknown_address", f"{address}: {error}", about)
         incoming = mailin.IncomingComment(
