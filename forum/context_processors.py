@@ -20,8 +20,10 @@ def site(request) -> dict:
     def received_keys() -> list[str]:
         """The submissions this browser posted as a guest: arrived, so the script drops their drafts."""
         ids = reader(request).guest_comment_ids if hasattr(request, "user") else ()
+        if not ids:  # public readers: no query
+            return []
         keys = Comment.objects.filter(pk__in=ids).exclude(submission_key=None).values_list("submission_key", flat=True)
-        return [str(key) for key in keys] if ids else []
+        return [str(key) for key in keys]
 
     return {
         "site_name": settings.SITE_NAME,

@@ -147,12 +147,15 @@ def receive(essay: Essay, incoming: IncomingComment, parent: Comment | None = No
 
 def _from_member(member, essay: Essay, incoming: IncomingComment, parent: Comment | None) -> Received:
     """A member's reply by mail: posted as from the form (published, or held by the policy), marked as sent by email."""
+    actor = rules.Actor(user=member)
+    if parent is not None and not rules.can_reply_to(actor, parent, essay):
+        parent = None  # the comment it answers is gone: keep the words, at the top of the thread
     posted = services.post_comment(
-        actor=rules.Actor(user=member),
+        actor=actor,
         essay=essay,
         body=incoming.body[: settings.FORUM_MAX_COMMENT_CHARS],
         submission_key=uuid.uuid5(MESSAGE_IDS, incoming.message_id),  # the same message twice: one comment
-        parent=parent if parent is not None and rules.can_reply_to(rules.Actor(user=member), parent, essay) else None,
+        parent=parent,
     )
     if posted.comment.author_id != member.pk:  # a submission key taken by someone else's comment: not this mail
         raise Refused("duplicate", "This message could not be told apart from another comment.")

@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 
 from forum.essays.models import Essay
 from forum.lib.mail import comment_address
-from forum.lib.reader import reader
+from forum.lib.reader import GUEST_FIELDS, reader
 
 from . import rules, tree
 from .forms import GuestCommentForm, PostCommentForm
@@ -20,7 +20,7 @@ def comment_form(actor: rules.Actor, data=None) -> PostCommentForm:
     """A member's form, or a guest's with the signature this browser confirmed filled in."""
     if actor.is_member:
         return PostCommentForm(data)
-    initial = {key: actor.guest.get(key, "") for key in ("name", "affiliation", "email", "website")}
+    initial = {key: actor.guest.get(key, "") for key in GUEST_FIELDS}
     return GuestCommentForm(data, initial=initial)
 
 

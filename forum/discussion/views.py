@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from forum.essays.models import Essay
 from forum.lib.errors import DiscussionError, LinkError, Refused
 from forum.lib.markup import render_comment
-from forum.lib.reader import reader, remember_comment, remember_guest
+from forum.lib.reader import GUEST_FIELDS, reader, remember_comment, remember_guest
 from forum.moderation import screening
 from forum.moderation import services as moderation
 
@@ -149,13 +149,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             "it appears in the discussion once approved.",
         )
         response = redirect("discussion:receipt", pk=comment.pk)
-    signature = {
-        "email": comment.author_email,
-        "name": comment.author_name,
-        "affiliation": comment.author_affiliation,
-        "website": comment.author_website,
-    }
-    remember_guest(response, signature)
+    remember_guest(response, {key: getattr(comment, f"author_{key}") for key in GUEST_FIELDS})
     return response
 
 

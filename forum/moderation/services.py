@@ -13,7 +13,7 @@ from forum.audit.log import record
 from forum.audit.models import Action
 from forum.discussion import notifications, proxy, rules
 from forum.discussion.models import Comment
-from forum.discussion.states import NEEDS_REASON, Decision, Move
+from forum.discussion.states import DONE, NEEDS_REASON, Decision, Move
 from forum.discussion.writing import change_status
 from forum.lib import ratelimit
 from forum.lib.dates import DAY_AND_TIME
@@ -21,9 +21,6 @@ from forum.lib.errors import DiscussionError, NotAllowed
 
 from . import screening
 from .models import Ban, Flag, Policy
-
-# Decisions whose reason the writer reads by mail (not spam: nobody is told that).
-TOLD_TO_THE_WRITER = {Decision.REJECT: "rejected", Decision.REMOVE: "removed"}
 
 
 def decide(actor: rules.Actor, comment: Comment, decision: Decision, reason: str = "") -> Comment:
@@ -43,8 +40,8 @@ def decide(actor: rules.Actor, comment: Comment, decision: Decision, reason: str
     # Conditional: two moderators acting at once make one decision.
     if not change_status(comment, decision, actor=actor.user, note=reason):
         raise proxy.AlreadyDecided(f"Another moderator has just decided on {comment.reference}.")
-    if decision in TOLD_TO_THE_WRITER:
-        notifications.tell_writer_of_decision(comment, TOLD_TO_THE_WRITER[decision], reason)
+    if decision in NEEDS_REASON:  # the writer reads the reason (not for spam: nobody is told that)
+        notifications.tell_writer_of_decision(comment, DONE[decision].lower(), reason)
     return comment
 
 
