@@ -69,6 +69,8 @@ def test_fault_10_a_message_is_in_view_where_the_reader_lands(page, sign_in, mem
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(f"{page.url.split('#')[0]}#{mine.anchor}")
     expect(page.get_by_role("status").filter(has_text="Your comment is updated.")).to_be_visible()
+    # The browser scrolls to the anchor once the page has laid out: wait for it, then both are in view.
+    expect(page.locator(f"#{mine.anchor}")).to_be_in_viewport()
     assert in_viewport(page, ".messages")
     assert in_viewport(page, f"#{mine.anchor}")
     box = page.evaluate(
