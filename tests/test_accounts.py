@@ -126,7 +126,8 @@ def test_the_confirmation_link_shows_a_page_and_only_posting_it_confirms(client,
     page = client.get(link)
     assert page.status_code == 200
     assert "tv.paul@example.edu" in page.text
-    assert f'action="{link}"' in page.text
+    # The form posts a confirmation link for this address (allauth signs it afresh: a second later, other characters).
+    assert re.search(r'action="/accounts/confirm-email/[^"/]+/"', page.text)
     assert not EmailAddress.objects.get(user=signed_up).verified
     assert logged_in_user(client) is None
 
