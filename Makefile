@@ -45,14 +45,14 @@ setup: install .env
 # signal the shell itself again, recursing until bash crashed.
 run: setup
 	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C stops the server and the mail worker)"
-	@DEBUG=true $(PY) manage.py db_worker --queue-name '*' & worker=$$!; \
+	@DEBUG=true $(PY) manage.py worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
 serve: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input
-	@$(PY) manage.py db_worker --queue-name '*' & worker=$$!; \
+	@$(PY) manage.py worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(VENV)/bin/gunicorn forum.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --access-logfile -
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "forum.lib",
     "allauth",
     "allauth.account",
     "forum.accounts",
@@ -267,8 +268,12 @@ FORUM_MAX_EMAIL_BYTES = env.int("FORUM_MAX_EMAIL_BYTES", default=1_000_000)
 FORUM_CONTACT_EMAIL = env.str("FORUM_CONTACT_EMAIL", default=parseaddr(SERVER_EMAIL)[1])
 # A notification's Reply-To proves its recipient once, for this many seconds (60 days).
 FORUM_REPLY_ADDRESS_MAX_AGE = env.int("FORUM_REPLY_ADDRESS_MAX_AGE", default=60 * 24 * 3600)
-# /healthz answers 503 when a queued task (mail) has waited longer than this, in seconds.
+# /healthz answers 503 when a queued task or mail has waited longer than this, in seconds.
 FORUM_HEALTH_MAX_TASK_AGE = env.int("FORUM_HEALTH_MAX_TASK_AGE", default=15 * 60)
+# A worker not seen for this many seconds is dead: its running tasks go back to the queue.
+FORUM_WORKER_LEASE = env.int("FORUM_WORKER_LEASE", default=60)
+# Delivered and failed mail (and finished tasks) are kept this many days, then forgotten.
+FORUM_MAIL_KEEP_DAYS = env.int("FORUM_MAIL_KEEP_DAYS", default=30)
 # Large discussions: above this many comments the page shows threads a page at a time.
 FORUM_PAGINATE_ABOVE = env.int("FORUM_PAGINATE_ABOVE", default=200)
 FORUM_THREADS_PER_PAGE = env.int("FORUM_THREADS_PER_PAGE", default=50)

@@ -10,9 +10,12 @@ from django.core.management.base import CommandError
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from forum.discussion.models import Comment
 from forum.essays.models import Essay
+from forum.lib.mail import send_email
+from forum.lib.models import Mail, Worker
 from forum.moderation.models import OutcomeCount
 
 from .conftest import add_comment, form_data
@@ -59,19 +62,123 @@ def test_healthz_is_503_when_the_cache_is_down(client):
     assert json.loads(response.content)["cache"] == {"ok": False, "error": "ConnectionError"}
 
 
-@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def health(client) -> tuple[int, dict]:
+    response = client.get("/healthz")
+    return response.status_code, json.loads(response.content)
+
+
+def a_worker_is_running() -> Worker:
+    return Worker.objects.create(worker_id="w1", host="node1", pid=123)
+
+
+def attempted(fault: str = "", status: str = Mail.Status.SENT, ago: int = 0, to: str = "a@example.org") -> Mail:
+    """A mail whose last attempt, `ago` seconds ago, ended as `status` with `fault`."""
+    at = timezone.now() - timedelta(seconds=ago)
+    return Mail.objects.create(
+        message_id=f"<{to}.{ago}.{fault}@testserver>",
+        to=to,
+        subject="S",
+        text="T",
+        status=status,
+        fault=fault,
+        error="ConnectionRefusedError: [Errno 111] Connection refused" if fault else "",
+        attempts=1,
+        last_attempt_at=at,
+        created_at=at,
+        next_attempt_at=at + timedelta(seconds=10),
+        sent_at=at if status == Mail.Status.SENT else None,
+    )
+
+
+@override_settings(TASKS=DATABASE_TASKS)
 def test_healthz_is_503_when_mail_has_waited_too_long(client, settings):
-    from django_tasks_db.models import DBTaskResult
-
-    from forum.lib.mail import send_email
-
     settings.FORUM_HEALTH_MAX_TASK_AGE = 600
+    a_worker_is_running()
     send_email.enqueue("a@example.org", "S", "T", "")
     assert client.get("/healthz").status_code == 200
     DBTaskResult.objects.update(enqueued_at=timezone.now() - timedelta(minutes=11))
-    response = client.get("/healthz")
-    assert response.status_code == 503
-    assert json.loads(response.content)["tasks"]["backlog"] == 1
+    status, body = health(client)
+    assert (status, body["status"]) == (503, "degraded")
+    assert body["tasks"]["backlog"] == 1
+    assert body["problems"] == ["a task has waited 660 s to run"]
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_healthz_is_degraded_when_no_worker_has_been_seen_for_a_minute(client):
+    status, body = health(client)
+    assert (status, body["status"], body["workers"]["seen_last_minute"]) == (503, "degraded", 0)
+    assert body["problems"] == ["no worker has been seen in the last minute"]
+    worker = a_worker_is_running()
+    assert health(client)[0] == 200
+    Worker.objects.filter(pk=worker.pk).update(seen_at=timezone.now() - timedelta(seconds=61))
+    assert health(client)[0] == 503
+
+
+def test_healthz_is_degraded_as_soon_as_the_last_attempt_could_not_reach_the_mail_server(client):
+    attempted(ago=30)
+    waiting = attempted(Mail.Fault.CONNECT, Mail.Status.WAITING, ago=5, to="b@example.org")
+    status, body = health(client)
+    assert (status, body["status"]) == (503, "degraded")
+    assert body["problems"] == ["the last attempt to send mail failed: the mail server refuses connections"]
+    assert (body["mail"]["due"], body["mail"]["retrying"], body["mail"]["oldest_waiting_seconds"]) == (0, 1, 5)
+    assert body["mail"]["last_failure"]["answer"] == "ConnectionRefusedError: [Errno 111] Connection refused"
+    assert body["mail"]["last_sent_at"] is not None
+    # The server is back: the next attempt goes through, and the answer is healthy again.
+    Mail.objects.filter(pk=waiting.pk).update(
+        status=Mail.Status.SENT, sent_at=timezone.now(), last_attempt_at=timezone.now()
+    )
+    status, body = health(client)
+    assert (status, body["status"], body["problems"]) == (200, "ok", [])
+
+
+def test_a_refused_address_does_not_make_the_site_unhealthy(client):
+    attempted(Mail.Fault.REFUSED, Mail.Status.FAILED)
+    assert health(client)[0] == 200
+
+
+def test_healthz_is_degraded_when_mail_has_waited_too_long(client, settings):
+    settings.FORUM_HEALTH_MAX_TASK_AGE = 600
+    attempted(Mail.Fault.TEMPORARY, Mail.Status.WAITING, ago=601)
+    status, body = health(client)
+    assert status == 503
+    assert body["problems"] == ["a mail has waited 601 s to be delivered"]
+
+
+def test_healthz_is_degraded_while_a_dead_workers_task_is_stuck(client):
+    Worker.objects.create(worker_id="dead", host="node1", pid=1, seen_at=timezone.now() - timedelta(minutes=5))
+    row = DBTaskResult.objects.create(
+        task_path="forum.lib.mail.deliver",
+        args_kwargs={"args": [1], "kwargs": {}},
+        queue_name="default",
+        backend_name="default",
+        priority=0,
+        status="RUNNING",
+        worker_ids=["dead"],
+        started_at=timezone.now() - timedelta(minutes=3),
+    )
+    status, body = health(client)
+    assert (status, body["tasks"]["stuck"]) == (503, 1)
+    assert body["problems"] == ["1 task(s) held by a worker not seen for 20 s (run again by another after 60 s)"]
+    DBTaskResult.objects.filter(pk=row.pk).update(status="READY")
+    assert health(client)[0] == 200
+
+
+def test_the_desk_says_when_mail_is_not_getting_through(client, moderator):
+    client.force_login(moderator)
+    assert "has not been delivered" not in client.get(reverse("moderation:queue")).text
+    attempted(Mail.Fault.CONNECT, Mail.Status.WAITING, ago=12 * 60)
+    page = client.get(reverse("moderation:queue")).text
+    assert "Mail has not been delivered for 12\xa0minutes: the mail server refuses connections." in page
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_the_desk_says_when_no_worker_sends_the_mail(client, moderator):
+    client.force_login(moderator)
+    attempted(status=Mail.Status.WAITING)
+    assert "No mail worker is running: 1 mail waits to be sent." in client.get(reverse("moderation:queue")).text
 
 
 @pytest.mark.django_db(transaction=True)

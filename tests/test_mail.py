@@ -1,17 +1,23 @@
-"""Mail leaves through the task queue; a failing mail server means a retry, not an error."""
+"""The outbox: each mail is a row queued with what caused it, delivered at least once by a worker;
+failures are retried or recorded as the fault calls for, and a dead worker's mail is taken back."""
 
 import smtplib
 from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.core.management import call_command
+from django.tasks import TaskResultStatus
 from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from forum.lib.mail import RETRY_DELAYS, retry_delay, send_email
+from forum.lib.mail import RETRY_DELAYS, deliver, fault_of, is_permanent, queue_message, retry_delay, send_email
+from forum.lib.models import Mail, Worker
+from forum.lib.worker import recover
 
-pytestmark = pytest.mark.django_db
+# The worker closes and reopens database connections, as in production: real transactions.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 DOWN_MAILER = {
     "default": {
@@ -22,31 +28,55 @@ DOWN_MAILER = {
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
-@override_settings(MAILERS=DOWN_MAILER, TASKS=DATABASE_TASKS)
-def test_a_failed_send_is_queued_again_for_later():
-    send_email.call("reader@example.org", "Subject", "Text", "<p>HTML</p>")
-    retry = DBTaskResult.objects.get()
-    assert retry.task_path == "forum.lib.mail.send_email"
-    assert retry.args_kwargs["args"][4] == 1  # the next attempt
-    # About ten seconds (a fifth either way): a short outage delays mail by about that much.
-    assert timezone.now() + timedelta(seconds=7) < retry.run_after < timezone.now() + timedelta(seconds=13)
+def run_worker() -> None:
+    call_command("worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
 
-@override_settings(MAILERS=DOWN_MAILER, TASKS=DATABASE_TASKS)
-def test_after_the_last_retry_the_failure_is_recorded():
-    with pytest.raises(OSError):
-        send_email.call("reader@example.org", "Subject", "Text", "", len(RETRY_DELAYS))
-    assert not DBTaskResult.objects.exists()
+def queue(to: str = "reader@example.org") -> Mail:
+    return queue_message(to, "Subject", "Text", "<p>HTML</p>")  # autocommit: handed to the queue at once
 
 
-def test_a_message_has_a_text_and_an_html_part(mailoutbox):
-    send_email.call("reader@example.org", "Subject", "Text", "<p>HTML</p>")
+def refusing(code: int, answer: bytes):
+    """The mail server answers the recipient with `code`."""
+    error = smtplib.SMTPRecipientsRefused({"reader@example.org": (code, answer)})
+    return mock.patch("django.core.mail.backends.smtp.EmailBackend.send_messages", side_effect=error)
+
+
+def test_a_mail_is_sent_once_with_both_parts_and_the_message_id_fixed_when_it_was_queued(mailoutbox):
+    mail = queue()
     (message,) = mailoutbox
     assert message.body == "Text"
     assert message.alternatives[0][0] == "<p>HTML</p>"
+    assert message.extra_headers["Message-ID"] == mail.message_id
+    mail.refresh_from_db()
+    assert (mail.status, mail.attempts, mail.error) == (Mail.Status.SENT, 1, "")
+    assert mail.sent_at is not None
 
 
-# --- Issue 16: retries that fit the fault ---------------------------------------------------------
+@override_settings(MAILERS=DOWN_MAILER, TASKS=DATABASE_TASKS)
+def test_with_no_mail_server_the_mail_waits_about_ten_seconds_for_its_next_attempt():
+    mail = queue()
+    run_worker()
+    mail.refresh_from_db()
+    assert (mail.status, mail.attempts, mail.fault) == (Mail.Status.WAITING, 1, Mail.Fault.CONNECT)
+    assert "ConnectionRefusedError" in mail.error
+    # About ten seconds (a fifth either way): a short outage delays mail by about that much.
+    assert timezone.now() + timedelta(seconds=7) < mail.next_attempt_at < timezone.now() + timedelta(seconds=13)
+    attempt = DBTaskResult.objects.get(status=TaskResultStatus.FAILED)  # the attempt failed, and says so
+    assert attempt.exception_class_path == "forum.lib.mail.DeliveryDeferred"
+    retry = DBTaskResult.objects.get(status=TaskResultStatus.READY)
+    assert retry.run_after == mail.next_attempt_at
+    assert mail.task_id == str(retry.pk)
+
+
+@override_settings(MAILERS=DOWN_MAILER, TASKS=DATABASE_TASKS)
+def test_after_the_last_retry_the_mail_is_recorded_as_failed():
+    mail = queue()
+    Mail.objects.filter(pk=mail.pk).update(attempts=len(RETRY_DELAYS))
+    run_worker()
+    mail.refresh_from_db()
+    assert (mail.status, mail.attempts) == (Mail.Status.FAILED, len(RETRY_DELAYS) + 1)
+    assert not DBTaskResult.objects.filter(status=TaskResultStatus.READY).exists()
 
 
 def test_temporary_faults_are_retried_for_at_least_a_day_growing_from_seconds_to_an_hour():
@@ -57,30 +87,130 @@ def test_temporary_faults_are_retried_for_at_least_a_day_growing_from_seconds_to
     assert 8 <= min(delays) < max(delays) <= 12  # jittered: mails queued together come back apart
 
 
-def refusing(code: int, answer: bytes):
-    """The mail server answers the recipient with `code`."""
-    error = smtplib.SMTPRecipientsRefused({"reader@example.org": (code, answer)})
-    return mock.patch("django.core.mail.backends.smtp.EmailBackend.send_messages", side_effect=error)
-
-
 @override_settings(MAILERS=DOWN_MAILER, TASKS=DATABASE_TASKS)
-def test_a_permanent_refusal_is_not_retried_and_fails_with_the_servers_answer(caplog):
-    with refusing(550, b"5.1.1 No such user"), pytest.raises(smtplib.SMTPRecipientsRefused):
-        send_email.call("reader@example.org", "Subject", "Text", "")
-    assert not DBTaskResult.objects.exists()  # no retry queued
-    assert "refused for good" in caplog.text and "No such user" in caplog.text
+def test_a_permanent_refusal_is_tried_once_and_recorded_with_the_servers_answer(caplog):
+    mail = queue()
+    with refusing(550, b"5.1.1 No such user"):
+        run_worker()
+    mail.refresh_from_db()
+    assert (mail.status, mail.attempts, mail.fault) == (Mail.Status.FAILED, 1, Mail.Fault.REFUSED)
+    assert mail.error == "550 5.1.1 No such user"
+    assert not DBTaskResult.objects.filter(status=TaskResultStatus.READY).exists()  # no retry queued
+    assert DBTaskResult.objects.get().status == TaskResultStatus.FAILED
+    assert "No such user" in caplog.text
 
 
 @override_settings(MAILERS=DOWN_MAILER, TASKS=DATABASE_TASKS)
 def test_a_temporary_refusal_is_retried():
+    mail = queue()
     with refusing(451, b"4.7.1 Try again later"):
-        send_email.call("reader@example.org", "Subject", "Text", "")
-    assert DBTaskResult.objects.get().args_kwargs["args"][4] == 1
+        run_worker()
+    mail.refresh_from_db()
+    assert (mail.status, mail.fault, mail.error) == (
+        Mail.Status.WAITING,
+        Mail.Fault.TEMPORARY,
+        "451 4.7.1 Try again later",
+    )
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
 
 
-def test_a_message_that_cannot_be_written_is_not_retried():
-    from forum.lib.mail import is_permanent
-
+def test_faults_are_told_apart():
+    assert fault_of(ConnectionRefusedError()) == Mail.Fault.CONNECT
+    assert fault_of(smtplib.SMTPServerDisconnected()) == Mail.Fault.CONNECT
+    assert fault_of(TimeoutError()) == Mail.Fault.TIMEOUT
+    assert fault_of(smtplib.SMTPDataError(554, b"rejected")) == Mail.Fault.REFUSED
+    assert fault_of(smtplib.SMTPDataError(452, b"full")) == Mail.Fault.TEMPORARY
     assert is_permanent(ValueError("List-Unsubscribe must be ASCII"))
     assert not is_permanent(ConnectionRefusedError())
-    assert not is_permanent(smtplib.SMTPServerDisconnected())
+
+
+def test_a_mail_queued_in_a_transaction_that_fails_is_never_sent(mailoutbox):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        queue()
+        raise RuntimeError("the comment was not saved")
+    assert not Mail.objects.exists()
+    assert mailoutbox == []
+
+
+def test_tasks_queued_before_the_outbox_are_delivered_with_their_message_id(mailoutbox):
+    send_email.call("reader@example.org", "Subject", "Text", "", 0, {"Message-ID": "<old@testserver>"})
+    (message,) = mailoutbox
+    assert message.extra_headers["Message-ID"] == "<old@testserver>"
+    assert Mail.objects.get().status == Mail.Status.SENT
+
+
+# --- A worker that dies ---------------------------------------------------------------------------
+
+
+def left_running_by(worker_id: str, mail: Mail, started_ago: int = 120) -> DBTaskResult:
+    """The task of `mail`, taken by `worker_id`, which then died mid-send (kill -9)."""
+    mail.refresh_from_db()
+    task = DBTaskResult.objects.get(pk=mail.task_id)
+    task.claim(worker_id)
+    DBTaskResult.objects.filter(pk=task.pk).update(started_at=timezone.now() - timedelta(seconds=started_ago))
+    Mail.objects.claim(mail.pk, str(task.pk))
+    return task
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_a_task_left_running_by_a_dead_worker_is_run_again_and_the_mail_keeps_its_message_id(mailoutbox):
+    mail = queue()
+    Worker.objects.create(worker_id="dead", host="h", pid=1, seen_at=timezone.now() - timedelta(minutes=2))
+    task = left_running_by("dead", mail)
+    assert recover()["tasks_requeued"] == 1
+    assert recover()["tasks_requeued"] == 0  # taken back once, by one conditional UPDATE
+    run_worker()
+    (message,) = mailoutbox
+    assert message.extra_headers["Message-ID"] == mail.message_id
+    mail.refresh_from_db()
+    assert (mail.status, mail.attempts) == (Mail.Status.SENT, 2)
+    assert DBTaskResult.objects.get(pk=task.pk).status == TaskResultStatus.SUCCESSFUL
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_a_live_workers_long_task_is_left_alone(mailoutbox):
+    mail = queue()
+    Worker.objects.create(worker_id="busy", host="h", pid=1, seen_at=timezone.now())
+    left_running_by("busy", mail)
+    assert recover()["tasks_requeued"] == 0
+    run_worker()
+    assert mailoutbox == []  # it is still the busy worker's to send
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_another_task_for_a_mail_being_sent_does_not_send_it_twice(mailoutbox):
+    mail = queue()
+    Worker.objects.create(worker_id="busy", host="h", pid=1, seen_at=timezone.now())
+    left_running_by("busy", mail)
+    deliver.enqueue(mail.pk)
+    run_worker()
+    assert mailoutbox == []
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_mail_whose_task_was_lost_is_queued_again(mailoutbox):
+    mail = queue()
+    DBTaskResult.objects.all().delete()  # the process died between the commit and the queueing, say
+    Mail.objects.filter(pk=mail.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=2))
+    assert recover()["mails_queued"] == 1
+    run_worker()
+    assert len(mailoutbox) == 1
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_a_clean_stop_forgets_the_worker_and_a_batch_run_is_seen_while_it_runs():
+    seen = []
+    with mock.patch("forum.lib.worker.recover", side_effect=lambda: seen.append(Worker.objects.count()) or {}):
+        run_worker()
+    assert seen == [1]
+    assert not Worker.objects.exists()
+
+
+@override_settings(FORUM_MAIL_KEEP_DAYS=30)
+def test_delivered_mail_is_forgotten_after_the_days_it_is_kept(mailoutbox):
+    old, new = queue(), queue()
+    Mail.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    assert recover()["mails_forgotten"] == 1
+    assert list(Mail.objects.values_list("pk", flat=True)) == [new.pk]

@@ -148,7 +148,13 @@ def status_writes(path: Path, root: Path = ROOT) -> list[str]:
 
 
 def test_only_change_status_changes_a_comments_status():
-    sources = [path for path in (ROOT / "forum").rglob("*.py") if "migrations" not in path.parts]
+    # The site's plumbing (forum/lib) cannot import comments (the layers contract): its statuses are mail's.
+    plumbing = ROOT / "forum" / "lib"
+    sources = [
+        path
+        for path in (ROOT / "forum").rglob("*.py")
+        if "migrations" not in path.parts and not path.is_relative_to(plumbing)
+    ]
     assert [hit for path in sorted(sources) for hit in status_writes(path)] == []
 
 

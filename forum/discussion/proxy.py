@@ -186,6 +186,7 @@ def _send_person_link(comment: Comment, provenance: Provenance) -> None:
             "thread_link": settings.SITE_URL + comment.get_thread_url(),
             "valid_days": settings.FORUM_PROXY_LINK_MAX_AGE // 86400,
         },
+        regarding=comment,
     )
 
 

@@ -123,6 +123,17 @@ def can_see_receipt(actor: Actor, comment: Comment) -> bool:
     return wrote(actor, comment) or (proxy is not None and proxy.submitter_id == actor.member_id)
 
 
+def can_correct_address(actor: Actor, comment: Comment) -> bool:
+    """A guest whose comment waits for its confirmation mail may give their address again
+    (a typing mistake, or a mail the server refused)."""
+    return (
+        wrote(actor, comment)
+        and comment.author_id is None
+        and comment.proxy is None
+        and comment.status == Comment.Status.AWAITING_CONFIRMATION
+    )
+
+
 def is_shown_in_thread(comment: Comment) -> bool:
     """Whose text readers see; anything else is at most a tombstone."""
     return comment.is_published

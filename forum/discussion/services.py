@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -187,8 +189,34 @@ def send_guest_confirmation(comment: Comment, ip_address: str | None) -> bool:
             "link": link,
             "valid_days": settings.FORUM_GUEST_LINK_MAX_AGE // 86400,
         },
+        regarding=comment,
     )
     return True
+
+
+def correct_guest_address(comment: Comment, email: str, ip_address: str | None) -> bool:
+    """A guest gives their address again: the comment is screened again for it (bans, listed domains,
+    a first comment), the link mailed to the old address stops working, and a new one is mailed.
+    False when the rate limits allow no mail just now."""
+    email = email.strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise Refused("invalid_email", "Please give an email address such as name@example.org.") from None
+    screening.check_ban(None, email, proven=False)
+    candidate = screening.Candidate(comment.essay_id, comment.body, None, email, ip_address)
+    held = screening.policy_holds(candidate, Policy.current())
+    waiting = Comment.objects.filter(pk=comment.pk, status=Comment.Status.AWAITING_CONFIRMATION, author__isnull=True)
+    with transaction.atomic():
+        if not waiting.update(
+            author_email=email, confirmation_nonce=secrets.token_hex(16), held_reasons="; ".join(held)
+        ):
+            raise ClosedError("This comment no longer waits for a confirmation, so its address cannot be changed.")
+        comment.refresh_from_db()
+        record(
+            Action.EDITED, comment=comment, actor_label=f"{comment.author_name} (guest)", note="email address corrected"
+        )
+        return send_guest_confirmation(comment, ip_address)
 
 
 def read_guest_token(token: str) -> Comment:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("comments/<id:pk>/reply/", views.reply, name="reply"),
     path("comments/<id:pk>/receipt/", views.receipt, name="receipt"),
     path("comments/<id:pk>/resend/", views.resend, name="resend"),
+    path("comments/<id:pk>/address/", views.correct_address, name="correct_address"),
     path("comments/<id:pk>/edit/", views.edit, name="edit"),
     path("comments/<id:pk>/delete/", views.delete, name="delete"),
     path("comments/<id:pk>/flag/", views.flag, name="flag"),

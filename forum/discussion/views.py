@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from forum.essays.models import Essay
 from forum.lib.errors import DiscussionError, LinkError, Refused
+from forum.lib.mail import latest_mail_regarding
 from forum.lib.markup import render_comment
 from forum.lib.reader import GUEST_FIELDS, reader, remember_comment, remember_guest
 from forum.moderation import screening
@@ -115,8 +116,19 @@ def permalink(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def receipt(request: HttpRequest, pk: int) -> HttpResponse:
     comment, _ = _own_comment(request, pk, rules.can_see_receipt)
-    notes = request.session.pop("forum_receipt", {})
-    return render(request, "discussion/receipt.html", {"comment": comment, "essay": comment.essay, **notes})
+    return _receipt_page(request, comment, **request.session.pop("forum_receipt", {}))
+
+
+def _receipt_page(request: HttpRequest, comment: Comment, status: int = 200, **notes) -> HttpResponse:
+    """What became of the comment, and of the mail sent about it (a guest can give their address again)."""
+    context = {
+        "comment": comment,
+        "essay": comment.essay,
+        "mail": latest_mail_regarding(comment),
+        "can_correct_address": rules.can_correct_address(reader(request), comment),
+        **notes,
+    }
+    return render(request, "discussion/receipt.html", context, status=status)
 
 
 @require_POST
@@ -126,6 +138,21 @@ def resend(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"We have sent the link again to {comment.author_email}.")
     else:
         messages.error(request, "We have sent several emails to this address recently; please try again in an hour.")
+    return redirect("discussion:receipt", pk=comment.pk)
+
+
+@require_POST
+def correct_address(request: HttpRequest, pk: int) -> HttpResponse:
+    comment, _ = _own_comment(request, pk, rules.can_correct_address)
+    email = request.POST.get("email", "")
+    try:
+        mailed = services.correct_guest_address(comment, email, request.META.get("REMOTE_ADDR"))
+    except DiscussionError as error:
+        return _receipt_page(request, comment, status=400, address_error=str(error), address=email)
+    if mailed:
+        messages.success(request, f"Thank you. We have sent the link to {comment.author_email}.")
+    else:
+        messages.error(request, "We have sent several emails recently; please ask again in an hour.")
     return redirect("discussion:receipt", pk=comment.pk)
 
 

@@ -1,28 +1,30 @@
-"""Mail: every email the site sends is rendered here and sent by a worker;
+"""Mail: every email the site sends is rendered here, kept in the outbox and delivered by a worker;
 and the addresses at which the site receives comments by email.
 
-Rendering happens in the request (templates, absolute links); the task gets
-plain strings, so a slow or failing mail server never touches a request.
+Rendering happens in the request (templates, absolute links); the outbox row holds plain strings,
+so a slow or failing mail server never touches a request, and a worker that dies loses nothing.
 """
 
 import email.policy
 import logging
 import secrets
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.utils import make_msgid
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.tasks import task
+from django.db import models, transaction
+from django.db.models import Q
+from django.tasks import TaskContext, task
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .errors import Refused
+from .models import Mail
 
 logger = logging.getLogger(__name__)
 
@@ -49,14 +51,41 @@ def retry_delay(attempt: int) -> float:
     return RETRY_DELAYS[attempt] * _jitter.uniform(0.8, 1.2)
 
 
-def is_permanent(error: Exception) -> bool:
-    """The message can never go: the mail server refused it for good (a 5xx answer to the sender, a recipient
-    or the data), or it cannot be written (a malformed address or header)."""
+PERMANENT_FAULTS = (Mail.Fault.REFUSED, Mail.Fault.UNWRITABLE)
+
+
+def fault_of(error: Exception) -> Mail.Fault:
+    """What kind of failure a send raised. Refused and unwritable are for good: trying again would get
+    the same answer (a 5xx to the sender, a recipient or the data; a malformed address or header)."""
     if isinstance(error, ValueError):
-        return True
+        return Mail.Fault.UNWRITABLE
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in error.recipients.values())
-    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
+        codes = [code for code, _ in error.recipients.values()]
+        return Mail.Fault.REFUSED if codes and all(code >= 500 for code in codes) else Mail.Fault.TEMPORARY
+    if isinstance(error, smtplib.SMTPResponseException):
+        return Mail.Fault.REFUSED if error.smtp_code >= 500 else Mail.Fault.TEMPORARY
+    if isinstance(error, TimeoutError):
+        return Mail.Fault.TIMEOUT
+    if isinstance(error, OSError):  # refused, reset or closed connections, no route, no such host
+        return Mail.Fault.CONNECT
+    return Mail.Fault.TEMPORARY
+
+
+def is_permanent(error: Exception) -> bool:
+    return fault_of(error) in PERMANENT_FAULTS
+
+
+def server_answer(error: Exception) -> str:
+    """The failure in the words an operator would look up: the server's code and text, or the error."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{code} {_text(answer)}" for code, answer in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    return f"{type(error).__name__}: {error}"[:1000]
+
+
+def _text(answer: bytes | str) -> str:
+    return (answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer))[:1000]
 
 
 class UnfoldedHeader(UnstructuredHeader):
@@ -89,45 +118,122 @@ class SiteMessage(EmailMultiAlternatives):
         return super().message(policy=policy.clone(header_factory=HEADERS))
 
 
-@task
-def send_email(to: str, subject: str, text: str, html: str, attempt: int = 0, headers: dict | None = None) -> None:
+class DeliveryDeferred(Exception):
+    """This attempt failed for a reason that may pass; the mail waits for its next attempt."""
+
+
+@task(takes_context=True)
+def deliver(context: TaskContext, mail_id: int) -> str:
+    """Send one mail of the outbox, at least once: what this attempt did is recorded on the mail."""
+    mail = Mail.objects.claim(mail_id, str(context.task_result.id))
+    if mail is None:
+        return "nothing to do: sent, failed, not due or being sent by another task"
     message = SiteMessage(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], headers=headers or {}
+        subject=mail.subject,
+        body=mail.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[mail.to],
+        headers={"Message-ID": mail.message_id, **mail.headers},
     )
-    if html:
-        message.attach_alternative(html, "text/html")
+    if mail.html:
+        message.attach_alternative(mail.html, "text/html")
     try:
         message.send()
     except Exception as error:
-        if is_permanent(error):  # trying again would get the same answer: the task fails with it
-            logger.error("Mail to %s refused for good: %s", to, error)
-            raise
-        if attempt >= len(RETRY_DELAYS) or not send_email.get_backend().supports_defer:
-            raise
-        delay = retry_delay(attempt)
-        logger.warning("Mail to %s failed (attempt %d); retrying in %ds", to, attempt + 1, delay, exc_info=True)
-        send_email.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(
-            to, subject, text, html, attempt + 1, headers
-        )
+        _failed(mail, error)  # raises: the task's result is this attempt's failure
+    Mail.objects.filter(pk=mail.pk).update(status=Mail.Status.SENT, sent_at=timezone.now(), claimed_by="")
+    return "sent"
 
 
-def queue_email(template: str, to: str, context: dict, headers: dict | None = None) -> None:
-    """Render emails/<template>_{subject.txt,body.txt,body.html} and send after commit."""
+def _failed(mail: Mail, error: Exception) -> None:
+    fault, answer = fault_of(error), server_answer(error)
+    if fault in PERMANENT_FAULTS or mail.attempts > len(RETRY_DELAYS):
+        Mail.objects.filter(pk=mail.pk).update(status=Mail.Status.FAILED, fault=fault, error=answer, claimed_by="")
+        logger.error("Mail %s to %s not delivered (%s): %s", mail.pk, mail.to, fault.label, answer)
+        raise error
+    due = timezone.now() + timedelta(seconds=retry_delay(mail.attempts - 1))
+    Mail.objects.filter(pk=mail.pk).update(
+        status=Mail.Status.WAITING, next_attempt_at=due, fault=fault, error=answer, claimed_by=""
+    )
+    schedule(mail.pk, due)
+    logger.warning("Mail %s to %s failed (attempt %d, %s); next at %s", mail.pk, mail.to, mail.attempts, answer, due)
+    raise DeliveryDeferred(f"{fault.label}: {answer}; next attempt at {due.isoformat()}") from error
+
+
+def schedule(mail_id: int, at: datetime | None = None) -> None:
+    """Queue a task to deliver the mail (at `at`, or now), and note it on the mail.
+
+    A backend that cannot run tasks later (the tests' immediate one) leaves a retry to the
+    worker's recovery, which queues every mail left waiting past its time.
+    """
+    if at is not None and not deliver.get_backend().supports_defer:
+        return
+    result = (deliver.using(run_after=at) if at else deliver).enqueue(mail_id)
+    Mail.objects.filter(pk=mail_id).update(task_id=str(result.id))
+
+
+@task
+def send_email(to: str, subject: str, text: str, html: str, attempt: int = 0, headers: dict | None = None) -> None:
+    """Tasks queued before the outbox existed: put them in it, with the Message-ID they were given."""
+    headers = dict(headers or {})
+    message_id = headers.pop("Message-ID", "") or _new_message_id()
+    mail, _ = Mail.objects.get_or_create(
+        message_id=message_id, defaults={"to": to, "subject": subject, "text": text, "html": html, "headers": headers}
+    )
+    schedule(mail.pk)
+
+
+def queue_email(
+    template: str, to: str, context: dict, headers: dict | None = None, regarding: models.Model | None = None
+) -> Mail:
+    """Render emails/<template>_{subject.txt,body.txt,body.html} and send it after commit."""
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
     text = render_to_string(f"emails/{template}_body.txt", context)
     html = render_to_string(f"emails/{template}_body.html", context)
-    queue_message(to, subject, text, html, headers)
+    return queue_message(to, subject, text, html, headers, regarding)
 
 
-def queue_message(to: str, subject: str, text: str, html: str, headers: dict | None = None) -> None:
-    """Hand a rendered message to the worker once the current transaction commits.
+def queue_message(
+    to: str, subject: str, text: str, html: str, headers: dict | None = None, regarding: models.Model | None = None
+) -> Mail:
+    """Put a rendered message in the outbox, in the current transaction, and hand it to a worker once
+    that commits: the mail exists exactly when what caused it does.
 
-    The Message-ID is made here, in the site's domain, so a retried send is
-    the same message to the receiving server.
+    The Message-ID is made here, in the site's domain, so a retried send is the same message to the
+    receiving server. `regarding` is what the mail is about (a comment), for the pages that show it.
     """
-    headers = {"Message-ID": make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "localhost"), **(headers or {})}
-    transaction.on_commit(lambda: send_email.enqueue(to, subject, text, html, 0, headers))
+    mail = Mail.objects.create(
+        message_id=_new_message_id(),
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        headers=headers or {},
+        regarding=Mail.label(regarding) if regarding is not None else "",
+    )
+    transaction.on_commit(lambda: schedule(mail.pk))
+    return mail
+
+
+def latest_mail_regarding(obj: models.Model) -> Mail | None:
+    return Mail.objects.regarding(obj).order_by("-created_at", "-pk").first()
+
+
+def mail_trouble_regarding(objects: list[models.Model]) -> dict[int, Mail]:
+    """For each object (by pk), the newest mail about it that could not be delivered or is still failing."""
+    labels = {Mail.label(obj): obj.pk for obj in objects}
+    troubled = Mail.objects.filter(regarding__in=labels).filter(
+        Q(status=Mail.Status.FAILED) | Q(status=Mail.Status.WAITING, attempts__gt=0)
+    )
+    found: dict[int, Mail] = {}
+    for mail in troubled.order_by("created_at", "pk"):
+        found[labels[mail.regarding]] = mail
+    return found
+
+
+def _new_message_id() -> str:
+    return make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "localhost")
 
 
 # --- Addresses for email-in (manage.py receive_email reads them back) --------

@@ -19,6 +19,8 @@ from forum.discussion.models import Comment, Correction
 from forum.discussion.states import DONE, Decision
 from forum.essays.models import Essay
 from forum.lib.errors import DiscussionError
+from forum.lib.health import mail_trouble
+from forum.lib.mail import mail_trouble_regarding
 from forum.lib.reader import reader
 from forum.lib.redirects import next_or
 
@@ -32,6 +34,7 @@ PAGE_SIZE = 50
 # The queue's tabs: what each kind of waiting item is.
 KINDS = {
     "waiting": Q(status=Comment.Status.PENDING),
+    "unconfirmed": Q(status=Comment.Status.AWAITING_CONFIRMATION),
     "held": Q(status=Comment.Status.PENDING, provenance__isnull=True, flag_count=0),
     "proxy": Q(status=Comment.Status.PENDING, provenance__isnull=False),
     "flagged": Q(status=Comment.Status.PENDING, flag_count__gt=0),
@@ -39,6 +42,7 @@ KINDS = {
 }
 KIND_LABELS = {
     "waiting": "All waiting",
+    "unconfirmed": "Awaiting the guest’s confirmation",
     "held": "Held",
     "proxy": "On someone’s behalf",
     "flagged": "Flagged",
@@ -78,6 +82,9 @@ def _queue_page(request: HttpRequest, actor: rules.Actor, params: QueryDict, bul
         items = items.filter(essay_id=int(essay_id))
     items = items.select_related("essay", "provenance__submitter").order_by("-created_at", "-pk")
     page = Paginator(items, PAGE_SIZE).get_page(params.get("page"))
+    mail_trouble_of = mail_trouble_regarding(page.object_list)
+    for comment in page.object_list:
+        comment.mail_trouble = mail_trouble_of.get(comment.pk)
     tabs = Comment.objects.filter(rules.desk_scope(actor)).aggregate(
         **{name: Count("pk", filter=q) for name, q in KINDS.items()}
     )
@@ -96,6 +103,7 @@ def _queue_page(request: HttpRequest, actor: rules.Actor, params: QueryDict, bul
         "decisions": Decision.choices,
         "health": _week(),
         "posting": _posting_health(),
+        "mail_trouble": mail_trouble(),
         "policy": Policy.current(),
         "query": params.urlencode(),
         "can_ban": rules.can_ban(actor),

@@ -1,0 +1,162 @@
+"""Workers that hold their tasks on a lease, and the recovery that takes back what a dead one held.
+
+django-tasks-db runs a task by marking it RUNNING and never looks at it again: a worker killed
+mid-task (an OOM kill, a deploy, a reboot) leaves it there for ever (django-tasks#46). So each
+worker says it is alive every few seconds; a RUNNING task whose worker has not been seen for
+FORUM_WORKER_LEASE seconds goes back to the queue (one conditional UPDATE, so of two workers
+recovering at once only one takes it), and another worker runs it again. Tasks are therefore run
+at least once; mail, the one that matters, is safe to run twice (the outbox keeps who holds it).
+
+Every live worker runs the recovery at each heartbeat; `manage.py recover_tasks` runs it once.
+"""
+
+import logging
+import os
+import socket
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.management.commands.db_worker import Worker as DatabaseWorker
+from django_tasks_db.models import DBTaskResult
+
+from .mail import schedule
+from .models import Mail, Worker
+
+logger = logging.getLogger(__name__)
+
+WORKER_FORGOTTEN_AFTER = timedelta(days=1)
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.FORUM_WORKER_LEASE)
+
+
+def heartbeat_interval() -> float:
+    """Seconds between a worker's heartbeats: several to a lease, so one late beat loses nothing."""
+    return settings.FORUM_WORKER_LEASE / 6
+
+
+def beat(worker_id: str) -> None:
+    Worker.objects.update_or_create(
+        worker_id=worker_id, defaults={"seen_at": timezone.now(), "host": socket.gethostname(), "pid": os.getpid()}
+    )
+
+
+def silence_before_alarm() -> timedelta:
+    """A worker that missed two heartbeats is most likely dead (/healthz says so before the lease ends)."""
+    return timedelta(seconds=2 * heartbeat_interval())
+
+
+def tasks_held_by_workers_unseen_for(period: timedelta) -> list[DBTaskResult]:
+    """RUNNING tasks whose worker has not been seen for `period`."""
+    since = timezone.now() - period
+    seen = set(Worker.objects.filter(seen_at__gte=since).values_list("worker_id", flat=True))
+    running = DBTaskResult.objects.running().filter(started_at__lt=since)
+    return [task for task in running if not task.worker_ids or task.worker_ids[-1] not in seen]
+
+
+def abandoned_tasks() -> list[DBTaskResult]:
+    """RUNNING tasks whose worker has not been seen for a lease: dead, and theirs to take back."""
+    return tasks_held_by_workers_unseen_for(lease())
+
+
+def recover() -> dict[str, int]:
+    """Take back what dead workers held and queue mail that nothing will send; forget what is old."""
+    requeued = 0
+    for task in abandoned_tasks():
+        # Only if nobody else took it back since we looked: it is still RUNNING since the same moment.
+        if DBTaskResult.objects.filter(pk=task.pk, status=TaskResultStatus.RUNNING, started_at=task.started_at).update(
+            status=TaskResultStatus.READY
+        ):
+            requeued += 1
+            logger.warning(
+                "Task %s (%s) was left running by worker %s; queued again",
+                task.pk,
+                task.task_path,
+                task.worker_ids[-1] if task.worker_ids else "?",
+            )
+    return {"tasks_requeued": requeued, "mails_queued": _queue_stranded_mail(), **_forget_old()}
+
+
+def _queue_stranded_mail() -> int:
+    """Mail that should be moving and has no task that will move it: waiting past its time by a lease
+    (its task was never queued, or was lost), or left `sending` by a task that has ended."""
+    cutoff = timezone.now() - lease()
+    waiting = Mail.objects.filter(status=Mail.Status.WAITING, next_attempt_at__lt=cutoff)
+    sending = Mail.objects.filter(status=Mail.Status.SENDING, last_attempt_at__lt=cutoff)
+    candidates = list(waiting.only("pk", "task_id", "status")) + list(sending.only("pk", "task_id", "status"))
+    if not candidates:
+        return 0
+    pending = {
+        str(pk)
+        for pk in DBTaskResult.objects.filter(
+            id__in=[mail.task_id for mail in candidates if mail.task_id],
+            status__in=(TaskResultStatus.READY, TaskResultStatus.RUNNING),
+        ).values_list("id", flat=True)
+    }
+    queued = 0
+    for mail in candidates:
+        if mail.task_id in pending:
+            continue
+        if mail.status == Mail.Status.SENDING and not Mail.objects.filter(
+            pk=mail.pk, status=Mail.Status.SENDING, task_id=mail.task_id
+        ).update(status=Mail.Status.WAITING, next_attempt_at=timezone.now(), claimed_by=""):
+            continue
+        schedule(mail.pk)
+        queued += 1
+        logger.warning("Mail %s had no task to send it; queued again", mail.pk)
+    return queued
+
+
+def _forget_old() -> dict[str, int]:
+    """Delivered mail and finished tasks after FORUM_MAIL_KEEP_DAYS (they hold addresses and links);
+    failed mail stays until then too, so the desk and the writer can see it."""
+    before = timezone.now() - timedelta(days=settings.FORUM_MAIL_KEEP_DAYS)
+    mails, _ = Mail.objects.filter(status__in=(Mail.Status.SENT, Mail.Status.FAILED), created_at__lt=before).delete()
+    tasks, _ = DBTaskResult.objects.finished().filter(finished_at__lt=before).delete()
+    Worker.objects.filter(seen_at__lt=timezone.now() - WORKER_FORGOTTEN_AFTER).delete()
+    return {"mails_forgotten": mails, "tasks_forgotten": tasks}
+
+
+class Heartbeat(threading.Thread):
+    """Beside the worker's loop: says the worker is alive and recovers what dead ones left, even while
+    the worker is busy with a long task."""
+
+    def __init__(self, worker_id: str) -> None:
+        super().__init__(name=f"heartbeat-{worker_id}", daemon=True)
+        self.worker_id = worker_id
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(heartbeat_interval()):
+            self.once()
+        connection.close()
+
+    def once(self) -> None:
+        try:
+            beat(self.worker_id)
+            recover()
+        except Exception:  # a locked or lost database: the next beat tries again
+            logger.exception("Worker %s: heartbeat failed", self.worker_id)
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class LeasedWorker(DatabaseWorker):
+    """django-tasks-db's worker, seen alive while it runs and forgotten when it stops cleanly."""
+
+    def run(self) -> None:
+        heartbeat = Heartbeat(self.worker_id)
+        heartbeat.once()  # seen before it takes its first task
+        heartbeat.start()
+        try:
+            super().run()
+        finally:
+            heartbeat.stop()
+            Worker.objects.filter(worker_id=self.worker_id).delete()
