@@ -15,6 +15,7 @@ help:
 	@echo "make serve  production-style: collectstatic, gunicorn and the worker (needs SECRET_KEY etc.)"
 	@echo "make fmt    format and auto-fix with ruff"
 	@echo "make bench  benchmark the essay page (N=100..10,000) against xtd and a static file; concurrent posting"
+	@echo "make faults mail under real faults: a worker killed, the mail server down, 451, 550 (about 3 minutes)"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12+ is needed: set PYTHON=/path/to/python3.13")'
@@ -82,4 +83,10 @@ bench: install
 	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl >/dev/null; }
 	$(PY) bench/run.py
 
-.PHONY: help install setup run serve lint test fmt bench
+# Mail under real faults (a worker killed mid-send, the mail server down for a minute, 451, 550):
+# expected, delivered, duplicated, lost and time to drain per scenario (docs/operations.md).
+# DATABASE_URL=postgres://... runs them on PostgreSQL. The suite asserts the same runs (tests/faults).
+faults: $(VENV)/.installed-dev
+	$(PY) -m bench.faults
+
+.PHONY: help install setup run serve lint test fmt bench faults

@@ -86,8 +86,8 @@ def get(port: int, path: str, headers: dict[str, str] | None = None, timeout: fl
 class Server:
     """gunicorn with 2 sync workers on 127.0.0.1:<free port>, as `make serve` runs it."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 2) -> None:
-        self.env, self.log_path, self.workers = env, log_path, workers
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 2, root: Path = ROOT) -> None:
+        self.env, self.log_path, self.workers, self.root = env, log_path, workers, root
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
@@ -96,7 +96,9 @@ class Server:
         self._log = self.log_path.open("w")
         command = [GUNICORN, "forum.wsgi", "--workers", str(self.workers), "--worker-class", "sync"]
         command += ["--no-control-socket", "--bind", f"127.0.0.1:{self.port}"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)  # noqa: S603
+        self.process = subprocess.Popen(  # noqa: S603
+            command, cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -209,3 +209,16 @@ def test_check_comment_form_fails_when_the_site_is_unreachable(settings):
     with pytest.raises(CommandError, match=r"FAILED: could not reach http://127\.0\.0\.1:9/") as failure:
         call_command("check_comment_form", "--url", "http://127.0.0.1:9", "--timeout", "3")
     assert failure.value.returncode == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_comment_form_fails_when_the_form_works_but_mail_does_not_go_out(live_server, settings):
+    settings.FORUM_MIN_SECONDS_TO_POST = 0
+    attempted(Mail.Fault.CONNECT, Mail.Status.WAITING)
+    expected = (
+        r"^check_comment_form: FAILED: comments are saved, but mail is not going out: "
+        r"the last attempt to send mail failed: the mail server refuses connections$"
+    )
+    with pytest.raises(CommandError, match=expected) as failure:
+        call_command("check_comment_form", "--url", live_server.url)
+    assert failure.value.returncode == 1

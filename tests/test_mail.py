@@ -214,3 +214,13 @@ def test_delivered_mail_is_forgotten_after_the_days_it_is_kept(mailoutbox):
     Mail.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
     assert recover()["mails_forgotten"] == 1
     assert list(Mail.objects.values_list("pk", flat=True)) == [new.pk]
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_recover_tasks_runs_the_recovery_once_and_says_what_it_did(capsys):
+    mail = queue()
+    Worker.objects.create(worker_id="dead", host="h", pid=1, seen_at=timezone.now() - timedelta(minutes=2))
+    left_running_by("dead", mail)
+    call_command("recover_tasks")
+    assert capsys.readouterr().out.startswith("tasks requeued: 1, mails queued: 0, mails forgotten: 0")
+    assert DBTaskResult.objects.get().status == TaskResultStatus.READY

@@ -143,6 +143,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
+def background_problems() -> list[str]:
+    """What keeps mail from going out (the tasks, the outbox, the workers), in sentences; [] if nothing."""
+    return [problem for check in (_tasks(), _mail(), _workers()) for problem in check["problems"]]
+
+
 def mail_trouble() -> str:
     """A sentence for the moderators when mail is not getting through, or ""."""
     if uses_workers() and not Worker.objects.filter(seen_at__gte=timezone.now() - lease()).exists():

@@ -34,18 +34,18 @@ PAGE_SIZE = 50
 # The queue's tabs: what each kind of waiting item is.
 KINDS = {
     "waiting": Q(status=Comment.Status.PENDING),
-    "unconfirmed": Q(status=Comment.Status.AWAITING_CONFIRMATION),
     "held": Q(status=Comment.Status.PENDING, provenance__isnull=True, flag_count=0),
     "proxy": Q(status=Comment.Status.PENDING, provenance__isnull=False),
     "flagged": Q(status=Comment.Status.PENDING, flag_count__gt=0),
+    "unconfirmed": Q(status=Comment.Status.AWAITING_CONFIRMATION),
     "spam": Q(status=Comment.Status.SPAM),
 }
 KIND_LABELS = {
     "waiting": "All waiting",
-    "unconfirmed": "Awaiting the guest’s confirmation",
     "held": "Held",
     "proxy": "On someone’s behalf",
     "flagged": "Flagged",
+    "unconfirmed": "Awaiting email confirmation",
     "spam": "Spam",
 }
 

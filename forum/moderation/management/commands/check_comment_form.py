@@ -18,6 +18,7 @@ from django.utils import timezone
 from forum import pagecache
 from forum.discussion.models import Comment
 from forum.essays.models import Essay
+from forum.lib.health import background_problems
 
 CANARY_SLUG = "comment-form-canary"
 RECEIPT = re.compile(r"/comments/(\d+)/receipt/$")
@@ -81,6 +82,11 @@ class Command(BaseCommand):
             raise CommandError(f"check_comment_form: FAILED: {failure}", returncode=1) from None
         except Exception as error:  # the database, the network: any of it is a failure to report
             raise CommandError(f"check_comment_form: FAILED: {type(error).__name__}: {error}", returncode=1) from None
+        if problems := background_problems():  # a guest's comment waits for a mail that does not go
+            raise CommandError(
+                f"check_comment_form: FAILED: comments are saved, but mail is not going out: {'; '.join(problems)}",
+                returncode=1,
+            )
         self.stdout.write(
             f"check_comment_form: OK: posted and removed {reference} in {time.monotonic() - started:.1f} s"
         )
