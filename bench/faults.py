@@ -215,7 +215,7 @@ class Site:
 
     def workers_seen(self) -> int | None:
         _, body = get(self.web.port, "/healthz", timeout=10)
-        return json.loads(body).get("workers", {}).get("seen_last_minute")
+        return json.loads(body).get("workers", {}).get("live")
 
     def worker_connected_from(self, peer: tuple[str, int]) -> int:
         """The pid of the worker whose socket has the local port `peer` names (from /proc)."""
@@ -447,7 +447,7 @@ def address_refused(site: Site, mail: MailServer, watch: HealthWatch) -> Result:
     receipt = guests[REFUSED_ADDRESS].browser.open(site.web.url(guests[REFUSED_ADDRESS].receipt), timeout=30)
     result.checks = {
         "refused address tried once": mail.inbox.rcpt_attempts[REFUSED_ADDRESS] == 1,
-        "recorded as failed with the answer": (refused["status"], refused["error"])
+        "recorded as failed with the answer": (refused.get("status"), refused.get("error"))
         == ("failed", "550 5.1.1 No such user"),
         "shown on the receipt": "We could not deliver the email" in receipt.read().decode(),
         "shown on the desk": "could not be delivered" in desk_page(site, "?kind=unconfirmed"),

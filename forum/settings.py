@@ -42,8 +42,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "django_tasks_db",
+    # Before django_tasks_db: its `db_worker` command is ours (a worker on a lease, forum/lib/worker.py).
     "forum.lib",
+    "django_tasks_db",
     "allauth",
     "allauth.account",
     "forum.accounts",
@@ -174,8 +175,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Forum <noreply@local
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
 # --- Background tasks -----------------------------------------------------
-# Mail goes out from a worker (`manage.py db_worker`), so a slow or broken
-# mail server never holds up or fails a request.
+# Mail goes out from a worker (`manage.py worker`, forum/lib/worker.py), so a
+# slow or broken mail server never holds up or fails a request.
 TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
 
 # --- Internationalisation -------------------------------------------------

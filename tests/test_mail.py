@@ -6,15 +6,16 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
+from django.db import transaction
 from django.tasks import TaskResultStatus
 from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from forum.lib.mail import RETRY_DELAYS, deliver, fault_of, is_permanent, queue_message, retry_delay, send_email
+from forum.lib.mail import MAX_ATTEMPTS, RETRY_DELAYS, deliver, fault_of, queue_message, retry_delay, send_email
 from forum.lib.models import Mail, Worker
-from forum.lib.worker import recover
+from forum.lib.worker import Heartbeat, LeasedWorker, recover
 
 # The worker closes and reopens database connections, as in production: real transactions.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,7 +67,7 @@ def test_with_no_mail_server_the_mail_waits_about_ten_seconds_for_its_next_attem
     assert attempt.exception_class_path == "forum.lib.mail.DeliveryDeferred"
     retry = DBTaskResult.objects.get(status=TaskResultStatus.READY)
     assert retry.run_after == mail.next_attempt_at
-    assert mail.task_id == str(retry.pk)
+    assert mail.queued_task_id == str(retry.pk)
 
 
 @override_settings(MAILERS=DOWN_MAILER, TASKS=DATABASE_TASKS)
@@ -117,16 +118,27 @@ def test_a_temporary_refusal_is_retried():
 def test_faults_are_told_apart():
     assert fault_of(ConnectionRefusedError()) == Mail.Fault.CONNECT
     assert fault_of(smtplib.SMTPServerDisconnected()) == Mail.Fault.CONNECT
+    assert fault_of(smtplib.SMTPConnectError(554, b"no service")) == Mail.Fault.CONNECT
     assert fault_of(TimeoutError()) == Mail.Fault.TIMEOUT
     assert fault_of(smtplib.SMTPDataError(554, b"rejected")) == Mail.Fault.REFUSED
     assert fault_of(smtplib.SMTPDataError(452, b"full")) == Mail.Fault.TEMPORARY
-    assert is_permanent(ValueError("List-Unsubscribe must be ASCII"))
-    assert not is_permanent(ConnectionRefusedError())
+    assert fault_of(ValueError("List-Unsubscribe must be ASCII")) == Mail.Fault.UNWRITABLE
+    # The server refusing the site itself would refuse every mail: not one address's fault.
+    assert fault_of(smtplib.SMTPAuthenticationError(535, b"bad credentials")) == Mail.Fault.SETTINGS
+    assert fault_of(smtplib.SMTPSenderRefused(553, b"not our sender", "noreply@x")) == Mail.Fault.SETTINGS
+
+
+@override_settings(MAILERS=DOWN_MAILER, TASKS=DATABASE_TASKS)
+def test_a_login_the_server_refuses_is_retried_not_failed():
+    mail = queue()
+    error = smtplib.SMTPAuthenticationError(535, b"5.7.8 Authentication credentials invalid")
+    with mock.patch("django.core.mail.backends.smtp.EmailBackend.send_messages", side_effect=error):
+        run_worker()
+    mail.refresh_from_db()
+    assert (mail.status, mail.fault) == (Mail.Status.WAITING, Mail.Fault.SETTINGS)
 
 
 def test_a_mail_queued_in_a_transaction_that_fails_is_never_sent(mailoutbox):
-    from django.db import transaction
-
     with pytest.raises(RuntimeError), transaction.atomic():
         queue()
         raise RuntimeError("the comment was not saved")
@@ -147,7 +159,7 @@ def test_tasks_queued_before_the_outbox_are_delivered_with_their_message_id(mail
 def left_running_by(worker_id: str, mail: Mail, started_ago: int = 120) -> DBTaskResult:
     """The task of `mail`, taken by `worker_id`, which then died mid-send (kill -9)."""
     mail.refresh_from_db()
-    task = DBTaskResult.objects.get(pk=mail.task_id)
+    task = DBTaskResult.objects.get(pk=mail.queued_task_id)
     task.claim(worker_id)
     DBTaskResult.objects.filter(pk=task.pk).update(started_at=timezone.now() - timedelta(seconds=started_ago))
     Mail.objects.claim(mail.pk, str(task.pk))
@@ -224,3 +236,77 @@ def test_recover_tasks_runs_the_recovery_once_and_says_what_it_did(capsys):
     call_command("recover_tasks")
     assert capsys.readouterr().out.startswith("tasks requeued: 1, mails queued: 0, mails forgotten: 0")
     assert DBTaskResult.objects.get().status == TaskResultStatus.READY
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_a_mail_whose_attempts_keep_killing_their_worker_is_given_up(mailoutbox):
+    mail = queue()
+    Mail.objects.filter(pk=mail.pk).update(attempts=MAX_ATTEMPTS)
+    run_worker()
+    mail.refresh_from_db()
+    assert (mail.status, mail.error) == (Mail.Status.FAILED, f"given up after {MAX_ATTEMPTS} attempts")
+    assert mailoutbox == []
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_a_late_result_never_overwrites_a_later_attempts(mailoutbox):
+    """Two recoveries queued two tasks; the first, slow, finishes after the second took the mail."""
+    mail = queue()
+    Worker.objects.create(worker_id="busy", host="h", pid=1, seen_at=timezone.now())
+    left_running_by("busy", mail)
+    Mail.objects.filter(pk=mail.pk).update(claimed_by="a-later-task")
+    with mock.patch("forum.lib.models.MailQuerySet.claim", return_value=Mail.objects.get(pk=mail.pk)):
+        deliver.enqueue(mail.pk)
+        run_worker()
+    mail.refresh_from_db()
+    assert (mail.status, mail.claimed_by) == (Mail.Status.SENDING, "a-later-task")
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_mail_left_sending_by_a_task_that_ended_is_queued_again(mailoutbox):
+    mail = queue()
+    Worker.objects.create(worker_id="gone", host="h", pid=1, seen_at=timezone.now())
+    task = left_running_by("gone", mail)
+    DBTaskResult.objects.filter(pk=task.pk).update(status=TaskResultStatus.FAILED)  # it could not record the send
+    Mail.objects.filter(pk=mail.pk).update(last_attempt_at=timezone.now() - timedelta(minutes=2))
+    assert recover()["mails_queued"] == 1
+    run_worker()
+    assert len(mailoutbox) == 1
+
+
+def test_task_ids_of_another_backend_do_not_stop_the_recovery():
+    mail = queue()  # the immediate backend: its task ids are not UUIDs
+    Mail.objects.filter(pk=mail.pk).update(
+        status=Mail.Status.WAITING, next_attempt_at=timezone.now() - timedelta(minutes=2)
+    )
+    assert recover()["mails_queued"] == 1
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_a_worker_whose_heartbeats_are_not_written_runs_no_task(mailoutbox):
+    queue()
+    worker = LeasedWorker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="w1",
+        excluded_queue_names=[],
+    )
+    worker.heartbeat = Heartbeat("w1")  # it has written no beat (its database writes fail, say)
+    task = DBTaskResult.objects.get()
+    task.claim("w1")
+    with mock.patch("forum.lib.worker.time.sleep"):
+        worker.run_task(task)
+    assert mailoutbox == []
+    assert DBTaskResult.objects.get().status == TaskResultStatus.READY  # back in the queue for a live worker
+    worker.heartbeat.once()
+    worker.run_task(DBTaskResult.objects.get())
+    assert len(mailoutbox) == 1
+
+
+def test_db_worker_is_the_leased_worker_too():
+    """django-tasks-db's own worker writes no heartbeat: beside ours its tasks would be run twice."""
+    assert get_commands()["db_worker"] == "forum.lib"

@@ -108,3 +108,47 @@ def test_the_desk_row_says_the_confirmation_mail_could_not_be_delivered(refused_
         "the mail server refused it (“550 5.1.1 No such user”)." in page
     )
     assert 'name="ids"' not in page  # nothing to decide on these
+
+
+def test_after_a_correction_the_old_addresss_waiting_mail_is_not_sent_and_the_desk_forgets_the_failure(
+    client, refused_comment, moderator, django_capture_on_commit_callbacks
+):
+    still_waiting = Mail.objects.create(
+        message_id="<w@testserver>",
+        to="tv.paul@example.edu",
+        subject="S",
+        text="T",
+        regarding=Mail.label(refused_comment),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("discussion:correct_address", kwargs={"pk": refused_comment.pk}), {"email": "t.v.paul@example.edu"}
+        )
+    still_waiting.refresh_from_db()
+    assert still_waiting.status == Mail.Status.CANCELLED
+    desk = Client()
+    desk.force_login(moderator)
+    assert "could not be delivered" not in desk.get(reverse("moderation:queue") + "?kind=unconfirmed").text
+
+
+def test_when_no_more_mail_may_go_the_address_and_the_old_link_stay(client, refused_comment, settings):
+    settings.FORUM_CONFIRMATION_MAILS_PER_IP = 0
+    nonce = refused_comment.confirmation_nonce
+    response = client.post(
+        reverse("discussion:correct_address", kwargs={"pk": refused_comment.pk}),
+        {"email": "t.v.paul@example.edu"},
+        follow=True,
+    )
+    assert "We have sent several emails recently; please ask again in an hour." in response.text
+    refused_comment.refresh_from_db()
+    assert (refused_comment.author_email, refused_comment.confirmation_nonce) == ("tv.paul@example.edu", nonce)
+
+
+def test_a_receipt_without_any_mail_still_offers_to_send_it_again(client, essay, guest_data, settings):
+    settings.FORUM_CONFIRMATION_MAILS_PER_ADDRESS = 0  # no mail was sent at all
+    client.post(reverse("discussion:comment", kwargs={"slug": essay.slug}), form_data(**guest_data))
+    comment = Comment.objects.get()
+    assert not Mail.objects.exists()
+    page = receipt(client, comment)
+    assert "Send the email again" in page
+    assert "Wrong address?" in page

@@ -22,7 +22,7 @@ from forum.essays.models import Essay
 from forum.lib import ratelimit
 from forum.lib.errors import ClosedError, LinkError, NotAllowed, Refused
 from forum.lib.links import SignedLink
-from forum.lib.mail import queue_email
+from forum.lib.mail import cancel_mail_regarding, queue_email
 from forum.moderation import screening
 from forum.moderation.models import Policy
 
@@ -170,15 +170,23 @@ def send_guest_confirmation(comment: Comment, ip_address: str | None) -> bool:
     """
     if comment.status != Comment.Status.AWAITING_CONFIRMATION:
         return False
+    if not _may_mail_confirmation(comment.author_email, ip_address):
+        return False
+    _queue_guest_confirmation(comment)
+    return True
+
+
+def _may_mail_confirmation(email: str, ip_address: str | None) -> bool:
+    """Within the hourly limits of confirmation mails per address and per IP (this counts one)."""
     period = 3600
-    if not ratelimit.allow(
-        "confirm-mail-address", comment.author_email, settings.FORUM_CONFIRMATION_MAILS_PER_ADDRESS, period
-    ):
+    if not ratelimit.allow("confirm-mail-address", email, settings.FORUM_CONFIRMATION_MAILS_PER_ADDRESS, period):
         return False
-    if ip_address and not ratelimit.allow(
+    return not ip_address or ratelimit.allow(
         "confirm-mail-ip", ip_address, settings.FORUM_CONFIRMATION_MAILS_PER_IP, period
-    ):
-        return False
+    )
+
+
+def _queue_guest_confirmation(comment: Comment) -> None:
     link = GUEST_LINK.url(c=comment.pk, n=comment.confirmation_nonce)
     queue_email(
         "guest_confirmation",
@@ -191,13 +199,13 @@ def send_guest_confirmation(comment: Comment, ip_address: str | None) -> bool:
         },
         regarding=comment,
     )
-    return True
 
 
 def correct_guest_address(comment: Comment, email: str, ip_address: str | None) -> bool:
     """A guest gives their address again: the comment is screened again for it (bans, listed domains,
-    a first comment), the link mailed to the old address stops working, and a new one is mailed.
-    False when the rate limits allow no mail just now."""
+    a first comment), the mail still waiting for the old address is not sent, the link mailed there
+    stops working, and a new one is mailed. False, with nothing changed, when the rate limits allow
+    no mail just now."""
     email = email.strip()
     try:
         validate_email(email)
@@ -206,6 +214,8 @@ def correct_guest_address(comment: Comment, email: str, ip_address: str | None) 
     screening.check_ban(None, email, proven=False)
     candidate = screening.Candidate(comment.essay_id, comment.body, None, email, ip_address)
     held = screening.policy_holds(candidate, Policy.current())
+    if not _may_mail_confirmation(email, ip_address):
+        return False
     waiting = Comment.objects.filter(pk=comment.pk, status=Comment.Status.AWAITING_CONFIRMATION, author__isnull=True)
     with transaction.atomic():
         if not waiting.update(
@@ -213,10 +223,12 @@ def correct_guest_address(comment: Comment, email: str, ip_address: str | None) 
         ):
             raise ClosedError("This comment no longer waits for a confirmation, so its address cannot be changed.")
         comment.refresh_from_db()
+        cancel_mail_regarding(comment)
         record(
             Action.EDITED, comment=comment, actor_label=f"{comment.author_name} (guest)", note="email address corrected"
         )
-        return send_guest_confirmation(comment, ip_address)
+        _queue_guest_confirmation(comment)
+    return True
 
 
 def read_guest_token(token: str) -> Comment:

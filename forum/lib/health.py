@@ -7,7 +7,8 @@ mail is not getting through; `problems` says why, in the words of docs/operation
 """
 
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,10 +23,9 @@ from django.views.decorators.http import require_GET
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
 
+from .mail import SERVER_FAULTS
 from .models import Mail, Worker
 from .worker import lease, silence_before_alarm, tasks_held_by_workers_unseen_for
-
-UNREACHABLE = (Mail.Fault.CONNECT, Mail.Fault.TIMEOUT)
 
 
 def _database() -> dict:
@@ -54,7 +54,7 @@ def _seconds_since(moment) -> int | None:
 
 
 def _tasks() -> dict:
-    """Tasks ready to run (how many, the oldest's wait) and tasks stuck with a dead worker."""
+    """Tasks ready to run (how many, the oldest's wait) and tasks held by a worker that stopped beating."""
     ready = DBTaskResult.objects.ready()
     # A task waits from when it was queued, or from when its retry came due.
     queued = ready.filter(run_after=get_date_max()).aggregate(at=Min("enqueued_at"))["at"]
@@ -66,53 +66,83 @@ def _tasks() -> dict:
     if age > settings.FORUM_HEALTH_MAX_TASK_AGE:
         problems.append(f"a task has waited {age} s to run")
     if stuck:
-        silent, taken_back = silence_before_alarm().seconds, lease().seconds
+        silent, taken_back = _whole_seconds(silence_before_alarm()), _whole_seconds(lease())
         problems.append(
             f"{stuck} task(s) held by a worker not seen for {silent} s (run again by another after {taken_back} s)"
         )
     return {"ok": not problems, "backlog": ready.count(), "oldest_seconds": age, "stuck": stuck, "problems": problems}
 
 
-def mail_state() -> dict:
+def _whole_seconds(period: timedelta) -> int:
+    return int(period.total_seconds())
+
+
+@dataclass(frozen=True)
+class MailState:
     """The outbox as it is: what waits, since when, and how the last attempts went."""
-    now = timezone.now()
-    undelivered = Mail.objects.undelivered()
-    last_attempt = (
-        Mail.objects.exclude(status=Mail.Status.SENDING)
-        .filter(last_attempt_at__isnull=False)
-        .order_by("-last_attempt_at")
-        .values("status", "fault", "error", "last_attempt_at")
-        .first()
-    )
-    last_failure = (
-        Mail.objects.exclude(fault="").order_by("-last_attempt_at").values("fault", "error", "last_attempt_at").first()
-    )
-    return {
-        "due": undelivered.filter(next_attempt_at__lte=now).count(),
-        "retrying": undelivered.filter(status=Mail.Status.WAITING, next_attempt_at__gt=now).count(),
-        "oldest_waiting_seconds": _seconds_since(undelivered.aggregate(at=Min("created_at"))["at"]) or 0,
-        "last_sent_at": Mail.objects.aggregate(at=Max("sent_at"))["at"],
-        "last_attempt_failed": bool(last_attempt and last_attempt["status"] == Mail.Status.WAITING),
-        "last_attempt_fault": last_attempt["fault"]
-        if last_attempt and last_attempt["status"] != Mail.Status.SENT
-        else "",
-        "last_failure": last_failure
-        and {
-            "at": last_failure["last_attempt_at"],
-            "fault": Mail.Fault(last_failure["fault"]).label,
-            "answer": last_failure["error"],
-        },
-    }
+
+    due: int  # waiting to go now, or being sent
+    retrying: int  # waiting for a later attempt
+    oldest_waiting: datetime | None
+    last_sent_at: datetime | None
+    last_attempt_fault: str  # of the newest finished attempt, if it failed and the mail waits
+    last_failure_at: datetime | None
+    last_failure_fault: str
+
+    @classmethod
+    def now(cls) -> "MailState":
+        moment = timezone.now()
+        undelivered = Mail.objects.undelivered()
+        last_attempt = (
+            Mail.objects.exclude(status=Mail.Status.SENDING)
+            .filter(last_attempt_at__isnull=False)
+            .order_by("-last_attempt_at")
+            .values("status", "fault")
+            .first()
+        )
+        last_failure = Mail.objects.exclude(fault="").order_by("-last_attempt_at").values("fault", "last_attempt_at")
+        last_failure = last_failure.first() or {}
+        return cls(
+            due=undelivered.filter(next_attempt_at__lte=moment).count(),
+            retrying=undelivered.filter(status=Mail.Status.WAITING, next_attempt_at__gt=moment).count(),
+            oldest_waiting=undelivered.aggregate(at=Min("created_at"))["at"],
+            last_sent_at=Mail.objects.aggregate(at=Max("sent_at"))["at"],
+            last_attempt_fault=last_attempt["fault"]
+            if last_attempt and last_attempt["status"] == Mail.Status.WAITING
+            else "",
+            last_failure_at=last_failure.get("last_attempt_at"),
+            last_failure_fault=last_failure.get("fault", ""),
+        )
+
+    def problems(self) -> list[str]:
+        """Mail is not getting through: the server cannot be reached (or refuses the site), or nothing
+        has been delivered for the threshold while a mail has waited longer. A single address that
+        is refused, or answered "later", while other mail goes, is that mail's trouble, not the site's."""
+        problems = []
+        if self.last_attempt_fault in SERVER_FAULTS:
+            problems.append(f"the last attempt to send mail failed: {Mail.Fault(self.last_attempt_fault).label}")
+        threshold = settings.FORUM_HEALTH_MAX_TASK_AGE
+        waited = _seconds_since(self.oldest_waiting) or 0
+        quiet = _seconds_since(self.last_sent_at)
+        if waited > threshold and (quiet is None or quiet > threshold):
+            problems.append(f"a mail has waited {waited} s and none has been delivered for {threshold} s")
+        return problems
 
 
 def _mail() -> dict:
-    state = mail_state()
-    problems = []
-    if state["last_attempt_failed"] and state["last_attempt_fault"] in UNREACHABLE:
-        problems.append(f"the last attempt to send mail failed: {Mail.Fault(state['last_attempt_fault']).label}")
-    if state["oldest_waiting_seconds"] > settings.FORUM_HEALTH_MAX_TASK_AGE:
-        problems.append(f"a mail has waited {state['oldest_waiting_seconds']} s to be delivered")
-    return {"ok": not problems, **state, "problems": problems}
+    state = MailState.now()
+    problems = state.problems()
+    return {
+        "ok": not problems,
+        "due": state.due,
+        "retrying": state.retrying,
+        "oldest_waiting_seconds": _seconds_since(state.oldest_waiting) or 0,
+        "last_sent_at": state.last_sent_at,
+        # The kind of fault only: a server's answer may name a guest's address, and /healthz is public.
+        "last_failure": state.last_failure_at
+        and {"at": state.last_failure_at, "fault": Mail.Fault(state.last_failure_fault).label},
+        "problems": problems,
+    }
 
 
 def uses_workers() -> bool:
@@ -120,10 +150,15 @@ def uses_workers() -> bool:
     return isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], DatabaseBackend)
 
 
+def live_workers() -> int:
+    """Workers that wrote a heartbeat lately (within two beats)."""
+    return Worker.objects.filter(seen_at__gte=timezone.now() - silence_before_alarm()).count()
+
+
 def _workers() -> dict:
-    seen = Worker.objects.filter(seen_at__gte=timezone.now() - timedelta(minutes=1)).count()
-    problems = ["no worker has been seen in the last minute"] if uses_workers() and not seen else []
-    return {"ok": not problems, "seen_last_minute": seen, "problems": problems}
+    live, within = live_workers(), _whole_seconds(silence_before_alarm())
+    problems = [f"no worker has been seen for {within} s"] if uses_workers() and not live else []
+    return {"ok": not problems, "live": live, "seen_within_seconds": within, "problems": problems}
 
 
 @never_cache
@@ -149,18 +184,15 @@ def background_problems() -> list[str]:
 
 
 def mail_trouble() -> str:
-    """A sentence for the moderators when mail is not getting through, or ""."""
-    if uses_workers() and not Worker.objects.filter(seen_at__gte=timezone.now() - lease()).exists():
-        waiting = Mail.objects.undelivered().count()
-        if waiting:
-            mails = "1 mail waits" if waiting == 1 else f"{waiting} mails wait"
-            return f"No mail worker is running: {mails} to be sent."
-    failing = Mail.objects.filter(status=Mail.Status.WAITING).exclude(fault="")
-    oldest = failing.aggregate(at=Min("created_at"))["at"]
-    if oldest is None:
+    """A sentence for the moderators when mail is not getting through, or "" (the same rules as /healthz)."""
+    waiting = Mail.objects.undelivered().count()
+    if uses_workers() and waiting and not live_workers():
+        mails = "1 mail waits" if waiting == 1 else f"{waiting} mails wait"
+        return f"No mail worker is running: {mails} to be sent."
+    state = MailState.now()
+    if not state.problems():
         return ""
-    latest = failing.order_by("-last_attempt_at").values_list("fault", flat=True).first()
-    return (
-        f"Mail has not been delivered for {timesince(oldest)}: {Mail.Fault(latest).label}. "
-        "It is tried again until it goes."
-    )
+    why = state.last_attempt_fault or state.last_failure_fault
+    reason = f": {Mail.Fault(why).label}" if why else ""
+    since = timesince(state.oldest_waiting or timezone.now())
+    return f"Mail has not been delivered for {since}{reason}. It is tried again until it goes."

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import models, transaction
-from django.db.models import Q
 from django.tasks import TaskContext, task
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -51,17 +50,27 @@ def retry_delay(attempt: int) -> float:
     return RETRY_DELAYS[attempt] * _jitter.uniform(0.8, 1.2)
 
 
-PERMANENT_FAULTS = (Mail.Fault.REFUSED, Mail.Fault.UNWRITABLE)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1  # the first and its retries; attempts that killed their worker count too
+PERMANENT_FAULTS = (Mail.Fault.REFUSED, Mail.Fault.UNWRITABLE)  # this message or address: never tried again
+SERVER_FAULTS = (Mail.Fault.CONNECT, Mail.Fault.TIMEOUT, Mail.Fault.SETTINGS)  # every mail fails: /healthz alarms
 
 
 def fault_of(error: Exception) -> Mail.Fault:
-    """What kind of failure a send raised. Refused and unwritable are for good: trying again would get
-    the same answer (a 5xx to the sender, a recipient or the data; a malformed address or header)."""
+    """What kind of failure a send raised.
+
+    A 5xx to a recipient or to the message's data is about that mail: refused for good. A refusal of
+    the site itself (its login, its sender address, its greeting) would refuse every mail: it is
+    tried again, and /healthz says so, until someone mends the settings or the server.
+    """
     if isinstance(error, ValueError):
         return Mail.Fault.UNWRITABLE
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         return Mail.Fault.REFUSED if codes and all(code >= 500 for code in codes) else Mail.Fault.TEMPORARY
+    if isinstance(error, smtplib.SMTPAuthenticationError | smtplib.SMTPSenderRefused | smtplib.SMTPHeloError):
+        return Mail.Fault.SETTINGS
+    if isinstance(error, smtplib.SMTPConnectError):
+        return Mail.Fault.CONNECT
     if isinstance(error, smtplib.SMTPResponseException):
         return Mail.Fault.REFUSED if error.smtp_code >= 500 else Mail.Fault.TEMPORARY
     if isinstance(error, TimeoutError):
@@ -69,10 +78,6 @@ def fault_of(error: Exception) -> Mail.Fault:
     if isinstance(error, OSError):  # refused, reset or closed connections, no route, no such host
         return Mail.Fault.CONNECT
     return Mail.Fault.TEMPORARY
-
-
-def is_permanent(error: Exception) -> bool:
-    return fault_of(error) in PERMANENT_FAULTS
 
 
 def server_answer(error: Exception) -> str:
@@ -125,9 +130,16 @@ class DeliveryDeferred(Exception):
 @task(takes_context=True)
 def deliver(context: TaskContext, mail_id: int) -> str:
     """Send one mail of the outbox, at least once: what this attempt did is recorded on the mail."""
-    mail = Mail.objects.claim(mail_id, str(context.task_result.id))
+    task_id = str(context.task_result.id)
+    mail = Mail.objects.claim(mail_id, task_id)
     if mail is None:
         return "nothing to do: sent, failed, not due or being sent by another task"
+    if mail.attempts > MAX_ATTEMPTS:  # earlier attempts killed their workers (a message too large for memory?)
+        Mail.objects.held_by(mail.pk, task_id).update(
+            status=Mail.Status.FAILED, error=f"given up after {MAX_ATTEMPTS} attempts", claimed_by=""
+        )
+        logger.error("Mail %s to %s given up after %d attempts", mail.pk, mail.to, MAX_ATTEMPTS)
+        return "given up"
     message = SiteMessage(
         subject=mail.subject,
         body=mail.text,
@@ -140,22 +152,23 @@ def deliver(context: TaskContext, mail_id: int) -> str:
     try:
         message.send()
     except Exception as error:
-        _failed(mail, error)  # raises: the task's result is this attempt's failure
-    Mail.objects.filter(pk=mail.pk).update(status=Mail.Status.SENT, sent_at=timezone.now(), claimed_by="")
+        _record_failure_and_raise(mail, task_id, error)
+    Mail.objects.held_by(mail.pk, task_id).update(status=Mail.Status.SENT, sent_at=timezone.now(), claimed_by="")
     return "sent"
 
 
-def _failed(mail: Mail, error: Exception) -> None:
+def _record_failure_and_raise(mail: Mail, task_id: str, error: Exception) -> None:
+    """Record the attempt's fault and the server's answer; fail for good, or wait for the next attempt.
+    Raises either way, so that the task's result is this attempt's failure."""
     fault, answer = fault_of(error), server_answer(error)
-    if fault in PERMANENT_FAULTS or mail.attempts > len(RETRY_DELAYS):
-        Mail.objects.filter(pk=mail.pk).update(status=Mail.Status.FAILED, fault=fault, error=answer, claimed_by="")
+    held = Mail.objects.held_by(mail.pk, task_id)
+    if fault in PERMANENT_FAULTS or mail.attempts >= MAX_ATTEMPTS:
+        held.update(status=Mail.Status.FAILED, fault=fault, error=answer, claimed_by="")
         logger.error("Mail %s to %s not delivered (%s): %s", mail.pk, mail.to, fault.label, answer)
         raise error
     due = timezone.now() + timedelta(seconds=retry_delay(mail.attempts - 1))
-    Mail.objects.filter(pk=mail.pk).update(
-        status=Mail.Status.WAITING, next_attempt_at=due, fault=fault, error=answer, claimed_by=""
-    )
-    schedule(mail.pk, due)
+    if held.update(status=Mail.Status.WAITING, next_attempt_at=due, fault=fault, error=answer, claimed_by=""):
+        schedule(mail.pk, due)
     logger.warning("Mail %s to %s failed (attempt %d, %s); next at %s", mail.pk, mail.to, mail.attempts, answer, due)
     raise DeliveryDeferred(f"{fault.label}: {answer}; next attempt at {due.isoformat()}") from error
 
@@ -169,7 +182,7 @@ def schedule(mail_id: int, at: datetime | None = None) -> None:
     if at is not None and not deliver.get_backend().supports_defer:
         return
     result = (deliver.using(run_after=at) if at else deliver).enqueue(mail_id)
-    Mail.objects.filter(pk=mail_id).update(task_id=str(result.id))
+    Mail.objects.filter(pk=mail_id).update(queued_task_id=str(result.id))
 
 
 @task
@@ -221,15 +234,17 @@ def latest_mail_regarding(obj: models.Model) -> Mail | None:
 
 
 def mail_trouble_regarding(objects: list[models.Model]) -> dict[int, Mail]:
-    """For each object (by pk), the newest mail about it that could not be delivered or is still failing."""
+    """For each object (by pk) whose newest mail is in trouble (refused, or failing), that mail."""
     labels = {Mail.label(obj): obj.pk for obj in objects}
-    troubled = Mail.objects.filter(regarding__in=labels).filter(
-        Q(status=Mail.Status.FAILED) | Q(status=Mail.Status.WAITING, attempts__gt=0)
-    )
-    found: dict[int, Mail] = {}
-    for mail in troubled.order_by("created_at", "pk"):
-        found[labels[mail.regarding]] = mail
-    return found
+    newest: dict[int, Mail] = {}
+    for mail in Mail.objects.filter(regarding__in=labels).order_by("created_at", "pk"):
+        newest[labels[mail.regarding]] = mail
+    return {pk: mail for pk, mail in newest.items() if mail.in_trouble}
+
+
+def cancel_mail_regarding(obj: models.Model) -> int:
+    """Mail about `obj` still waiting is not sent (the address it goes to was replaced, say)."""
+    return Mail.objects.regarding(obj).filter(status=Mail.Status.WAITING).update(status=Mail.Status.CANCELLED)
 
 
 def _new_message_id() -> str:

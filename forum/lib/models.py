@@ -12,6 +12,11 @@ class MailQuerySet(models.QuerySet):
     def undelivered(self) -> "MailQuerySet":
         return self.filter(status__in=(Mail.Status.WAITING, Mail.Status.SENDING))
 
+    def held_by(self, pk: int, task_id: str) -> "MailQuerySet":
+        """The mail, only while this task is sending it: what the task records after its attempt
+        never overwrites a later attempt's."""
+        return self.filter(pk=pk, status=Mail.Status.SENDING, claimed_by=task_id)
+
     def claim(self, pk: int, task_id: str) -> "Mail | None":
         """Take a mail to send it now, for the task `task_id`; None if it is sent, failed, not yet due,
         or in another task's hands.
@@ -40,12 +45,14 @@ class Mail(models.Model):
         SENDING = "sending", "being sent"
         SENT = "sent", "sent"
         FAILED = "failed", "could not be delivered"
+        CANCELLED = "cancelled", "not sent: no longer needed"
 
     class Fault(models.TextChoices):
         """Why the last attempt failed, as a moderator or an operator would say it."""
 
         CONNECT = "connect", "the mail server refuses connections"
         TIMEOUT = "timeout", "the mail server does not answer"
+        SETTINGS = "settings", "the mail server does not accept the site's login or sender address"
         TEMPORARY = "temporary", "the mail server asked us to try again later"
         REFUSED = "refused", "the mail server refused it"
         UNWRITABLE = "unwritable", "the message could not be written"
@@ -66,9 +73,9 @@ class Mail(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
     fault = models.CharField(max_length=10, choices=Fault.choices, blank=True)  # of the last failed attempt
     error = models.TextField(blank=True)  # the server's answer, or the exception, of the last failed attempt
-    # The task that holds it (while sending) and the newest task queued for it.
+    # The task sending it now, and the newest task queued for it (the recovery looks at both).
     claimed_by = models.CharField(max_length=64, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
+    queued_task_id = models.CharField(max_length=64, blank=True)
 
     objects = MailQuerySet.as_manager()
 
@@ -83,8 +90,13 @@ class Mail(models.Model):
         return f"{obj._meta.label_lower}:{obj.pk}"
 
     @property
-    def failed_for_good(self) -> bool:
+    def undeliverable(self) -> bool:
         return self.status == self.Status.FAILED
+
+    @property
+    def in_trouble(self) -> bool:
+        """Refused for good, or waiting after a failed attempt: what the desk and the writer are shown."""
+        return self.status == self.Status.FAILED or (self.status == self.Status.WAITING and bool(self.fault))
 
 
 class Worker(models.Model):

@@ -14,6 +14,8 @@ import logging
 import os
 import socket
 import threading
+import time
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -88,28 +90,42 @@ def _queue_stranded_mail() -> int:
     cutoff = timezone.now() - lease()
     waiting = Mail.objects.filter(status=Mail.Status.WAITING, next_attempt_at__lt=cutoff)
     sending = Mail.objects.filter(status=Mail.Status.SENDING, last_attempt_at__lt=cutoff)
-    candidates = list(waiting.only("pk", "task_id", "status")) + list(sending.only("pk", "task_id", "status"))
-    if not candidates:
+    fields = ("pk", "status", "claimed_by", "queued_task_id")
+    # The task that should move each mail: the one sending it, or the newest one queued for it.
+    holders = {
+        mail: mail.claimed_by if mail.status == Mail.Status.SENDING else mail.queued_task_id
+        for mail in [*waiting.only(*fields), *sending.only(*fields)]
+    }
+    if not holders:
         return 0
     pending = {
         str(pk)
         for pk in DBTaskResult.objects.filter(
-            id__in=[mail.task_id for mail in candidates if mail.task_id],
+            id__in=[task_id for task_id in holders.values() if _is_uuid(task_id)],
             status__in=(TaskResultStatus.READY, TaskResultStatus.RUNNING),
         ).values_list("id", flat=True)
     }
     queued = 0
-    for mail in candidates:
-        if mail.task_id in pending:
+    for mail, holder in holders.items():
+        if holder in pending:
             continue
-        if mail.status == Mail.Status.SENDING and not Mail.objects.filter(
-            pk=mail.pk, status=Mail.Status.SENDING, task_id=mail.task_id
-        ).update(status=Mail.Status.WAITING, next_attempt_at=timezone.now(), claimed_by=""):
-            continue
+        if mail.status == Mail.Status.SENDING and not Mail.objects.held_by(mail.pk, holder).update(
+            status=Mail.Status.WAITING, next_attempt_at=timezone.now(), claimed_by=""
+        ):
+            continue  # it moved since we looked
         schedule(mail.pk)
         queued += 1
         logger.warning("Mail %s had no task to send it; queued again", mail.pk)
     return queued
+
+
+def _is_uuid(text: str) -> bool:
+    """django-tasks-db's ids are UUIDs; another backend's (the tests' immediate one) are not, and are never pending."""
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _forget_old() -> dict[str, int]:
@@ -130,6 +146,7 @@ class Heartbeat(threading.Thread):
         super().__init__(name=f"heartbeat-{worker_id}", daemon=True)
         self.worker_id = worker_id
         self.stopped = threading.Event()
+        self.last_beat = 0.0  # time.monotonic() of the last heartbeat written
 
     def run(self) -> None:
         while not self.stopped.wait(heartbeat_interval()):
@@ -139,24 +156,42 @@ class Heartbeat(threading.Thread):
     def once(self) -> None:
         try:
             beat(self.worker_id)
+            self.last_beat = time.monotonic()
             recover()
         except Exception:  # a locked or lost database: the next beat tries again
             logger.exception("Worker %s: heartbeat failed", self.worker_id)
             connection.close()
 
+    def is_fresh(self) -> bool:
+        """Beats written within half a lease: others still count this worker alive for a while yet."""
+        return time.monotonic() - self.last_beat < settings.FORUM_WORKER_LEASE / 2
+
     def stop(self) -> None:
         self.stopped.set()
+        if self.is_alive():
+            self.join(timeout=settings.FORUM_WORKER_LEASE)  # a beat under way would write the row again
 
 
 class LeasedWorker(DatabaseWorker):
     """django-tasks-db's worker, seen alive while it runs and forgotten when it stops cleanly."""
 
     def run(self) -> None:
-        heartbeat = Heartbeat(self.worker_id)
-        heartbeat.once()  # seen before it takes its first task
-        heartbeat.start()
+        self.heartbeat = Heartbeat(self.worker_id)
+        self.heartbeat.once()  # seen before it takes its first task
+        self.heartbeat.start()
         try:
             super().run()
         finally:
-            heartbeat.stop()
+            self.heartbeat.stop()
             Worker.objects.filter(worker_id=self.worker_id).delete()
+
+    def run_task(self, db_task_result: DBTaskResult) -> None:
+        if not self.heartbeat.is_fresh():
+            # Our heartbeats are not being written: others will soon take our tasks back, so this one
+            # goes back to the queue rather than risk being run twice, until a beat is written again.
+            DBTaskResult.objects.filter(pk=db_task_result.pk, status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.READY
+            )
+            time.sleep(heartbeat_interval())
+            return
+        super().run_task(db_task_result)
