@@ -231,9 +231,13 @@ class Site:
                 return worker.pid
         raise RuntimeError(f"no worker holds the connection from port {peer[1]}")
 
-    def health(self) -> tuple[int, list[str]]:
+    def health(self) -> tuple[str, list[str]]:
+        """/healthz's status ("ok", "degraded", "failing", "down"; an older site: its HTTP code) and problems."""
         response, body = get(self.web.port, "/healthz", timeout=10)
-        return response.status, json.loads(body).get("problems", [])
+        answer = json.loads(body)
+        return answer.get("status", "ok" if response.status == 200 else str(response.status)), answer.get(
+            "problems", []
+        )
 
     def post_as_guest(self, number: int) -> Guest:
         address = f"guest{number}@example.org"
@@ -311,7 +315,7 @@ class HealthWatch(threading.Thread):
     def __init__(self, site: Site) -> None:
         super().__init__(daemon=True)
         self.site, self.stopped = site, threading.Event()
-        self.seen: list[tuple[float, int, list[str]]] = []
+        self.seen: list[tuple[float, str, list[str]]] = []
 
     def run(self) -> None:
         while not self.stopped.wait(0.5):
@@ -324,19 +328,19 @@ class HealthWatch(threading.Thread):
     def unhealthy(self, since: float = 0.0) -> list[str]:
         """What /healthz said was wrong (the seconds left out, so that each kind of problem is said once)."""
         said = [
-            problem for when, status, problems in self.seen if when >= since and status != 200 for problem in problems
+            problem for when, status, problems in self.seen if when >= since and status != "ok" for problem in problems
         ]
         said += [
-            "503 (no reason given)"
+            f"{status} (no reason given)"
             for when, status, problems in self.seen
-            if when >= since and status != 200 and not problems
+            if when >= since and status != "ok" and not problems
         ]
         return sorted({re.sub(r"\d+ s\b", "N s", problem) for problem in said})
 
     def healthy_now(self, wait: float = 15) -> bool:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if self.site.health()[0] == 200:
+            if self.site.health()[0] == "ok":
                 return True
             time.sleep(0.5)
         return False

@@ -1,9 +1,10 @@
 """/healthz: the database, the cache, the task queue, the mail and the workers, as JSON for a monitor;
 and the one line the moderators' desk shows when mail is failing.
 
-The answer is 200 with `"status": "ok"` when all is well, and 503 otherwise: `"status": "down"`
-when this node cannot serve pages (no database or cache), `"degraded"` when it serves pages but
-mail is not getting through; `problems` says why, in the words of docs/operations.md.
+`"status"` is "ok" when all is well; "degraded" (still 200) when something wants a person's look
+but mail flows (a mail refused for good lately); "failing" (503) when mail is not getting through;
+"down" (503) when this node cannot serve pages (no database or cache). `problems` says why, in the
+words of docs/operations.md.
 """
 
 import uuid
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_GET
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
 
-from .mail import SERVER_FAULTS
+from .mail import PERMANENT_FAULTS, SERVER_FAULTS
 from .models import Mail, Worker
 from .worker import lease, silence_before_alarm, tasks_held_by_workers_unseen_for
 
@@ -88,6 +89,8 @@ class MailState:
     last_attempt_fault: str  # of the newest finished attempt, if it failed and the mail waits
     last_failure_at: datetime | None
     last_failure_fault: str
+    last_refused_at: datetime | None  # the newest mail refused for good
+    last_refused_fault: str
 
     @classmethod
     def now(cls) -> "MailState":
@@ -102,6 +105,8 @@ class MailState:
         )
         last_failure = Mail.objects.exclude(fault="").order_by("-last_attempt_at").values("fault", "last_attempt_at")
         last_failure = last_failure.first() or {}
+        refused = Mail.objects.filter(status=Mail.Status.FAILED, fault__in=PERMANENT_FAULTS)
+        last_refused = refused.order_by("-last_attempt_at").values("fault", "last_attempt_at").first() or {}
         return cls(
             due=undelivered.filter(next_attempt_at__lte=moment).count(),
             retrying=undelivered.filter(status=Mail.Status.WAITING, next_attempt_at__gt=moment).count(),
@@ -112,6 +117,8 @@ class MailState:
             else "",
             last_failure_at=last_failure.get("last_attempt_at"),
             last_failure_fault=last_failure.get("fault", ""),
+            last_refused_at=last_refused.get("last_attempt_at"),
+            last_refused_fault=last_refused.get("fault", ""),
         )
 
     def problems(self) -> list[str]:
@@ -128,6 +135,14 @@ class MailState:
             problems.append(f"a mail has waited {waited} s and none has been delivered for {threshold} s")
         return problems
 
+    def warnings(self) -> list[str]:
+        """Mail flows, but one was refused for good lately (an address mistyped, a relay that refuses
+        some domains): its comment's row on the desk and its writer's receipt say so."""
+        refused = _seconds_since(self.last_refused_at)
+        if refused is None or refused > settings.FORUM_HEALTH_MAX_TASK_AGE:
+            return []
+        return [f"a mail was refused for good {refused} s ago: {Mail.Fault(self.last_refused_fault).label}"]
+
 
 def _mail() -> dict:
     state = MailState.now()
@@ -142,6 +157,7 @@ def _mail() -> dict:
         "last_failure": state.last_failure_at
         and {"at": state.last_failure_at, "fault": Mail.Fault(state.last_failure_fault).label},
         "problems": problems,
+        "warnings": state.warnings(),
     }
 
 
@@ -169,12 +185,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks.update(tasks=_tasks(), mail=_mail(), workers=_workers())
     else:
         checks.update({name: {"ok": False, "error": "database unavailable"} for name in ("tasks", "mail", "workers")})
-    status = "ok" if all(check["ok"] for check in checks.values()) else "degraded"
+    problems = [problem for check in checks.values() for problem in check.get("problems", [])]
+    warnings = [warning for check in checks.values() for warning in check.get("warnings", [])]
     if not (checks["database"]["ok"] and checks["cache"]["ok"]):
         status = "down"
-    problems = [problem for check in checks.values() for problem in check.get("problems", [])]
+    elif not all(check["ok"] for check in checks.values()):
+        status = "failing"
+    else:
+        status = "degraded" if warnings else "ok"
     return JsonResponse(
-        {"ok": status == "ok", "status": status, "problems": problems, **checks}, status=200 if status == "ok" else 503
+        {"ok": status == "ok", "status": status, "problems": problems + warnings, **checks},
+        status=503 if status in ("down", "failing") else 200,
     )
 
 
