@@ -176,6 +176,45 @@ def key(essay: Essay, variant: Iterable) -> str:
     return f"page:{release()}:" + ":".join(str(part) for part in parts)
 
 
+# --- Comments: each rendered once per version, for every reader ----------------------------------
+
+# Where a rendering is cut into parts (discussion/_comment.html, _thread.html). An HTML comment:
+# the sanitiser strips comments from user text and names are escaped, so only our templates make one.
+PART = "<!--forum:part-->"
+
+# The comments rendered lately in this process, by key: the key holds the comment's version.
+_comments: dict[str, tuple[str, ...]] = {}
+RECENT_COMMENTS = 20_000
+
+
+def comment_key(comment: Comment, essay: Essay) -> str:
+    """Changes with the code, the comment (its version, bumped by comments_changed and person_changed)
+    and the essay's author (their comments are marked)."""
+    return f"comment:{release()}:{comment.pk}:{comment.version}:{comment.status}:{essay.author_id}"
+
+
+def comment_parts(
+    comments: list[Comment], essay: Essay, render: Callable[[Comment], str]
+) -> dict[int, tuple[str, ...]]:
+    """Each comment's rendering cut at PART, by id: kept in this process and the shared cache under
+    comment_key, so only the comments that changed since are rendered (`render(comment)`) again."""
+    keys = {comment.pk: comment_key(comment, essay) for comment in comments}
+    parts = {pk: _comments[key] for pk, key in keys.items() if key in _comments}
+    if len(parts) < len(keys):
+        wanted = {key: pk for pk, key in keys.items() if pk not in parts}
+        parts.update((wanted[key], value) for key, value in cache.get_many(list(wanted)).items())
+        rendered = {}
+        for comment in comments:
+            if comment.pk not in parts:
+                parts[comment.pk] = rendered[keys[comment.pk]] = tuple(render(comment).split(PART))
+        if rendered:
+            cache.set_many(rendered, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
+        if len(_comments) + len(wanted) > RECENT_COMMENTS:
+            _comments.clear()
+        _comments.update((keys[pk], value) for pk, value in parts.items())
+    return parts
+
+
 # --- The store ------------------------------------------------------------------------------
 
 # Where each reader's own values go in a kept page: rendered with these, filled per response.
@@ -190,8 +229,9 @@ RECENT_PAGES, RECENT_MAX_BYTES = 32, 4_000_000
 
 
 def forget() -> None:
-    """Drop this process's kept pages (tests; after restoring a database)."""
+    """Drop this process's kept pages and comments (tests; after restoring a database)."""
     _recent.clear()
+    _comments.clear()
 
 
 def _parts(page_key: str, render: Callable[[], str]) -> tuple[bytes, ...]:

@@ -1,14 +1,19 @@
 """What the essay page needs from the discussion, for one reader."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 
+from forum import pagecache
 from forum.essays.models import Essay
 from forum.lib.mail import comment_address
+from forum.lib.markup import assembled
 from forum.lib.reader import GUEST_FIELDS, reader
 
 from . import rules, tree
@@ -131,11 +136,42 @@ def with_permissions(thread: tree.Thread, essay: Essay, actor: rules.Actor) -> t
     return thread
 
 
-def render_thread(essay: Essay, actor: rules.Actor, view: View) -> str:
-    """The discussion's HTML for this reader: heading, comments with what they may do on each, pager."""
+def render_thread(essay: Essay, actor: rules.Actor, view: View) -> SafeString:
+    """The discussion's HTML for this reader: heading, comments with what they may do on each, pager.
+
+    Each comment is rendered once per version for everyone (the page cache keeps it); the links
+    this reader may use are put into its actions here.
+    """
     page = thread_page(essay, view)
     with_permissions(page.thread, essay, actor)
-    return render_to_string("discussion/_thread.html", {"essay": essay, "page": page})
+    rendered = pagecache.comment_parts([item.comment for item in page.thread], essay, partial(_render_comment, essay))
+    heading, pager = render_to_string("discussion/_thread.html", {"essay": essay, "page": page}).split(pagecache.PART)
+    return assembled([heading, *_comments_html(page.thread, rendered), pager])
+
+
+def _render_comment(essay: Essay, comment: Comment) -> str:
+    context = {"comment": comment, "essay": essay, "tombstone": not rules.is_shown_in_thread(comment)}
+    return render_to_string("discussion/_comment.html", context)
+
+
+def _comments_html(thread: tree.Thread, rendered: dict[int, tuple[str, ...]]) -> Iterator[str]:
+    """The nested lists of the thread, in one pass over its flat layout (tree.layout)."""
+    if not thread:
+        return
+    yield '<ol class="thread">'
+    for index, item in enumerate(thread):
+        if item.opens:
+            yield '<ol class="replies">'
+        elif index:
+            yield "</li>" + "</ol></li>" * len(item.closes)
+        comment = item.comment
+        yield f'<li id="{comment.anchor}" class="comment-item depth-{item.depth}">'
+        start, reply, for_someone, edit, flag, delete, end = rendered[comment.pk]
+        yield start
+        allowed = (item.can_reply, item.can_reply_for_someone, item.can_edit, item.can_flag, item.can_delete)
+        yield from (link for may, link in zip(allowed, (reply, for_someone, edit, flag, delete), strict=True) if may)
+        yield end
+    yield "</li>" + "</ol></li>" * len(thread.tail) + "</ol>"
 
 
 def discussion_context(request: HttpRequest, essay: Essay, view: View, form: PostCommentForm | None = None) -> dict:
