@@ -215,6 +215,28 @@ def comment_parts(
     return parts
 
 
+# A discussion put together for every reader of one kind (who may flag, who may post on someone's
+# behalf) from the kept comments: its parts, and where each comment's action links stand among them,
+# so that a reader's own comments get their own links (edit, delete) in place.
+KeptThread = tuple[tuple[str, ...], dict[int, int]]
+_threads: dict[str, KeptThread] = {}
+RECENT_THREADS = 16  # at most RECENT_MAX_BYTES each
+
+
+def kept_thread(essay: Essay, variant: Iterable, build: Callable[[], KeptThread]) -> KeptThread:
+    """The discussion for one kind of reader, kept under the essay's page key and `variant`."""
+    thread_key = "thread:" + key(essay, variant)
+    thread = _threads.get(thread_key) or cache.get(thread_key)
+    if thread is None:
+        thread = build()
+        cache.set(thread_key, thread, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
+    if thread_key not in _threads and sum(map(len, thread[0])) <= RECENT_MAX_BYTES:
+        if len(_threads) >= RECENT_THREADS:
+            _threads.clear()
+        _threads[thread_key] = thread
+    return thread
+
+
 # --- The store ------------------------------------------------------------------------------
 
 # Where each reader's own values go in a kept page: rendered with these, filled per response.
@@ -232,6 +254,7 @@ def forget() -> None:
     """Drop this process's kept pages and comments (tests; after restoring a database)."""
     _recent.clear()
     _comments.clear()
+    _threads.clear()
 
 
 def _parts(page_key: str, render: Callable[[], str]) -> tuple[bytes, ...]:

@@ -4,18 +4,23 @@ that makes one reader's page reuse pieces another reader's page rendered, and ch
 one reader reaches another, and that each kind of change renders again what it must, and only that.
 """
 
+import re
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from forum.discussion import page, services
+from forum.discussion.models import Comment
 from forum.discussion.rules import Actor
 from forum.discussion.states import Decision
+from forum.essays.models import Essay
 from forum.moderation import services as moderation
 
-from .conftest import add_comment, make_member
+from .conftest import add_comment, form_data, make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +103,38 @@ def test_the_essay_authors_mark_follows_the_essays_author(essay, member):
     essay.author = member
     essay.save()
     assert "author of the essay" in thread_of(reader(), essay)
+
+
+def test_a_guest_with_a_confirmed_email_flags_others_but_not_their_own(
+    essay, guest_data, mailoutbox, django_capture_on_commit_callbacks
+):
+    others = add_comment(essay, body="Someone else's point.")
+    guest = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        guest.post(reverse("discussion:comment", kwargs={"slug": essay.slug}), form_data(**guest_data))
+    link = re.search(r"http://testserver(/comments/confirm/[^/\s]+/)", mailoutbox[-1].body).group(1)
+    guest.post(link)
+    own = Comment.objects.get(author_email="tv.paul@example.edu")
+    returning = Client()  # a new session: only the confirmed-email cookie says who this is
+    returning.cookies["forum_guest"] = guest.cookies["forum_guest"].value
+    html = thread_of(returning, essay)
+    assert reverse("discussion:flag", kwargs={"pk": others.pk}) in html
+    assert reverse("discussion:flag", kwargs={"pk": own.pk}) not in html
+    public = thread_of(reader(), essay)
+    assert reverse("discussion:flag", kwargs={"pk": others.pk}) not in public
+
+
+def test_a_members_page_costs_the_same_queries_with_10_and_300_comments(author, member):
+    small = Essay.objects.create(title="Small", slug="small", author=author, body="x", status="published")
+    large = Essay.objects.create(title="Large", slug="large", author=author, body="x", status="published")
+    for essay, size in ((small, 10), (large, 300)):
+        for number in range(size):
+            add_comment(essay, author=member if number % 15 == 0 else None, body=f"Point {number}.")
+    client = reader(member)
+    counts = []
+    for essay in (small, large):
+        thread_of(client, essay)  # the discussion is kept for members like her
+        with CaptureQueriesContext(connection) as queries:
+            thread_of(client, essay)
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 7

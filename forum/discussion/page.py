@@ -1,7 +1,7 @@
 """What the essay page needs from the discussion, for one reader."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import partial
 
 from django.conf import settings
@@ -123,30 +123,75 @@ def page_of(comment: Comment) -> int:
     return earlier_threads // settings.FORUM_THREADS_PER_PAGE + 1
 
 
-def with_permissions(thread: tree.Thread, essay: Essay, actor: rules.Actor) -> tree.Thread:
-    """What this reader may do on each comment, from the rules module."""
-    may_submit_proxy = rules.can_submit_proxy(actor, essay) if actor.is_member else False
-    for item in thread:
-        if not item.tombstone:
-            item.can_reply = rules.can_reply_to(actor, item.comment, essay)
-            item.can_reply_for_someone = item.can_reply and may_submit_proxy
-            item.can_flag = rules.can_flag(actor, item.comment)
-            item.can_edit = rules.can_edit(actor, item.comment)
-            item.can_delete = rules.can_delete(actor, item.comment)
-    return thread
-
-
 def render_thread(essay: Essay, actor: rules.Actor, view: View) -> SafeString:
     """The discussion's HTML for this reader: heading, comments with what they may do on each, pager.
 
-    Each comment is rendered once per version for everyone (the page cache keeps it); the links
-    this reader may use are put into its actions here.
+    Each comment is rendered once per version for everyone; the discussion is put together once per
+    version for each kind of reader (who may flag, who may post on someone's behalf), with the links
+    such a reader has on comments not their own; the reader's own comments get theirs in place.
     """
+    may_flag, may_post_for_others = rules.may_flag(actor), actor.is_member and rules.can_submit_proxy(actor, essay)
+    variant = ("thread", may_flag, may_post_for_others, rules.can_comment_on(actor, essay), *astuple(view))
+    loaded: list[Comment] = []  # the page's comments, if it is put together in this request
+    parts, slots = pagecache.kept_thread(
+        essay, variant, partial(_thread_for_others, essay, actor, view, may_flag, may_post_for_others, loaded)
+    )
+    own = _own_links(essay, actor, slots, may_post_for_others, loaded)
+    if own:
+        parts = tuple(own.get(index, part) for index, part in enumerate(parts))
+    return assembled(parts)
+
+
+def _thread_for_others(
+    essay: Essay, actor: rules.Actor, view: View, may_flag: bool, may_post_for_others: bool, loaded: list[Comment]
+) -> pagecache.KeptThread:
+    """The discussion as a reader of this kind sees comments that are not theirs (the comments it
+    loads are put in `loaded`)."""
     page = thread_page(essay, view)
-    with_permissions(page.thread, essay, actor)
+    loaded.extend(item.comment for item in page.thread)
+    for item in page.thread:
+        if not item.tombstone:
+            item.can_reply = rules.can_reply_to(actor, item.comment, essay)
+            item.can_reply_for_someone = item.can_reply and may_post_for_others
+            item.can_flag = may_flag and rules.is_flaggable(item.comment)
     rendered = pagecache.comment_parts([item.comment for item in page.thread], essay, partial(_render_comment, essay))
     heading, pager = render_to_string("discussion/_thread.html", {"essay": essay, "page": page}).split(pagecache.PART)
-    return assembled([heading, *_comments_html(page.thread, rendered), pager])
+    parts, slots = [heading], {}
+    for piece, comment_id in _comments_html(page.thread, rendered):
+        if comment_id is not None:
+            slots[comment_id] = len(parts)
+        parts.append(piece)
+    parts.append(pager)
+    return tuple(parts), slots
+
+
+def _own_links(
+    essay: Essay, actor: rules.Actor, slots: dict[int, int], may_post_for_others: bool, loaded: list[Comment]
+) -> dict[int, str]:
+    """The action links of this reader's own comments on the page (edit, delete; no flag), by part
+    index; from the comments `loaded` in this request, or else from one query."""
+    if actor.is_public:
+        return {}
+    candidates = loaded or Comment.objects.in_thread(essay).filter(rules.owned_by(actor))
+    own = [comment for comment in candidates if comment.pk in slots and rules.is_own(actor, comment)]
+    rendered = pagecache.comment_parts(own, essay, partial(_render_comment, essay))
+    links = {}
+    for comment in own:
+        can_reply = rules.can_reply_to(actor, comment, essay)
+        allowed = (
+            can_reply,
+            can_reply and may_post_for_others,
+            rules.can_edit(actor, comment),
+            rules.can_flag(actor, comment),
+            rules.can_delete(actor, comment),
+        )
+        links[slots[comment.pk]] = _links(allowed, rendered[comment.pk])
+    return links
+
+
+def _links(allowed: tuple[bool, ...], rendered: tuple[str, ...]) -> str:
+    """The links of a rendered comment (its parts 1 to 5) that `allowed` says, in order."""
+    return "".join(link for may, link in zip(allowed, rendered[1:6], strict=True) if may)
 
 
 def _render_comment(essay: Essay, comment: Comment) -> str:
@@ -154,24 +199,24 @@ def _render_comment(essay: Essay, comment: Comment) -> str:
     return render_to_string("discussion/_comment.html", context)
 
 
-def _comments_html(thread: tree.Thread, rendered: dict[int, tuple[str, ...]]) -> Iterator[str]:
-    """The nested lists of the thread, in one pass over its flat layout (tree.layout)."""
+def _comments_html(thread: tree.Thread, rendered: dict[int, tuple[str, ...]]) -> Iterator[tuple[str, int | None]]:
+    """The nested lists of the thread, in one pass over its flat layout (tree.layout): each piece, and
+    the comment's id where the piece is that comment's action links."""
     if not thread:
         return
-    yield '<ol class="thread">'
+    yield '<ol class="thread">', None
     for index, item in enumerate(thread):
         if item.opens:
-            yield '<ol class="replies">'
+            yield '<ol class="replies">', None
         elif index:
-            yield "</li>" + "</ol></li>" * len(item.closes)
-        comment = item.comment
-        yield f'<li id="{comment.anchor}" class="comment-item depth-{item.depth}">'
-        start, reply, for_someone, edit, flag, delete, end = rendered[comment.pk]
-        yield start
-        allowed = (item.can_reply, item.can_reply_for_someone, item.can_edit, item.can_flag, item.can_delete)
-        yield from (link for may, link in zip(allowed, (reply, for_someone, edit, flag, delete), strict=True) if may)
-        yield end
-    yield "</li>" + "</ol></li>" * len(thread.tail) + "</ol>"
+            yield "</li>" + "</ol></li>" * len(item.closes), None
+        comment, parts = item.comment, rendered[item.comment.pk]
+        yield f'<li id="{comment.anchor}" class="comment-item depth-{item.depth}">' + parts[0], None
+        if not item.tombstone:
+            allowed = (item.can_reply, item.can_reply_for_someone, item.can_edit, item.can_flag, item.can_delete)
+            yield _links(allowed, parts), comment.pk
+        yield parts[6], None
+    yield "</li>" + "</ol></li>" * len(thread.tail) + "</ol>", None
 
 
 def discussion_context(request: HttpRequest, essay: Essay, view: View, form: PostCommentForm | None = None) -> dict:

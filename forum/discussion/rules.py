@@ -252,11 +252,28 @@ def is_own(actor: Actor, comment: Comment) -> bool:
     return bool(email) and email == comment.author_email.strip().lower()
 
 
-def can_flag(actor: Actor, comment: Comment) -> bool:
-    """Readers flag published comments: members, and guests who confirmed an email here; not their own."""
-    if not comment.is_published or is_own(actor, comment):
-        return False
+def owned_by(actor: Actor) -> Q:
+    """At least every comment is_own() calls theirs, as a query (the rules still decide each one)."""
+    mine = Q(pk__in=actor.guest_comment_ids)
+    if actor.is_member:
+        mine |= Q(author_id=actor.member_id)
+    if actor.guest_email.strip():
+        mine |= Q(author_email__iexact=actor.guest_email.strip())
+    return mine
+
+
+def may_flag(actor: Actor) -> bool:
+    """Who flags at all: members, and guests who confirmed an email here."""
     return actor.is_member or bool(actor.guest_email)
+
+
+def is_flaggable(comment: Comment) -> bool:
+    return comment.is_published
+
+
+def can_flag(actor: Actor, comment: Comment) -> bool:
+    """Readers who may flag, on published comments, not their own."""
+    return may_flag(actor) and is_flaggable(comment) and not is_own(actor, comment)
 
 
 def can_ban(actor: Actor) -> bool:
