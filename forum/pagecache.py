@@ -218,7 +218,7 @@ def comment_parts(
 # A discussion put together for every reader of one kind (who may flag, who may post on someone's
 # behalf) from the kept comments: its parts, and where each comment's action links stand among them,
 # so that a reader's own comments get their own links (edit, delete) in place.
-KeptThread = tuple[tuple[str, ...], dict[int, int]]
+KeptThread = tuple[tuple[bytes, ...], dict[int, int]]
 _threads: dict[str, KeptThread] = {}
 RECENT_THREADS = 16  # at most RECENT_MAX_BYTES each
 

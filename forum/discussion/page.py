@@ -8,17 +8,18 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString
 
 from forum import pagecache
 from forum.essays.models import Essay
 from forum.lib.mail import comment_address
-from forum.lib.markup import assembled
 from forum.lib.reader import GUEST_FIELDS, reader
 
 from . import rules, tree
 from .forms import GuestCommentForm, PostCommentForm
 from .models import Comment
+
+# Where the essay page's template puts the discussion (essays/detail.html).
+THREAD = "<!--forum:thread-->"
 
 
 def comment_form(actor: rules.Actor, data=None) -> PostCommentForm:
@@ -123,12 +124,13 @@ def page_of(comment: Comment) -> int:
     return earlier_threads // settings.FORUM_THREADS_PER_PAGE + 1
 
 
-def render_thread(essay: Essay, actor: rules.Actor, view: View) -> SafeString:
-    """The discussion's HTML for this reader: heading, comments with what they may do on each, pager.
+def render_thread(essay: Essay, actor: rules.Actor, view: View) -> bytes:
+    """The discussion's HTML for this reader, encoded: heading, comments with what they may do on each, pager.
 
     Each comment is rendered once per version for everyone; the discussion is put together once per
     version for each kind of reader (who may flag, who may post on someone's behalf), with the links
     such a reader has on comments not their own; the reader's own comments get theirs in place.
+    It stays bytes to the response: a large discussion would be copied at every level of the templates.
     """
     may_flag, may_post_for_others = rules.may_flag(actor), actor.is_member and rules.can_submit_proxy(actor, essay)
     variant = ("thread", may_flag, may_post_for_others, rules.can_comment_on(actor, essay), *astuple(view))
@@ -137,9 +139,13 @@ def render_thread(essay: Essay, actor: rules.Actor, view: View) -> SafeString:
         essay, variant, partial(_thread_for_others, essay, actor, view, may_flag, may_post_for_others, loaded)
     )
     own = _own_links(essay, actor, slots, may_post_for_others, loaded)
-    if own:
-        parts = tuple(own.get(index, part) for index, part in enumerate(parts))
-    return assembled(parts)
+    return b"".join(own.get(index, part) for index, part in enumerate(parts))
+
+
+def with_thread(page: str, thread: bytes) -> bytes:
+    """The essay page (rendered with its THREAD marker) with the discussion in place, as bytes."""
+    before, after = page.split(THREAD, 1)
+    return b"".join((before.encode(), thread, after.encode()))
 
 
 def _thread_for_others(
@@ -162,12 +168,12 @@ def _thread_for_others(
             slots[comment_id] = len(parts)
         parts.append(piece)
     parts.append(pager)
-    return tuple(parts), slots
+    return tuple(part.encode() for part in parts), slots
 
 
 def _own_links(
     essay: Essay, actor: rules.Actor, slots: dict[int, int], may_post_for_others: bool, loaded: list[Comment]
-) -> dict[int, str]:
+) -> dict[int, bytes]:
     """The action links of this reader's own comments on the page (edit, delete; no flag), by part
     index; from the comments `loaded` in this request, or else from one query."""
     if actor.is_public:
@@ -185,7 +191,7 @@ def _own_links(
             rules.can_flag(actor, comment),
             rules.can_delete(actor, comment),
         )
-        links[slots[comment.pk]] = _links(allowed, rendered[comment.pk])
+        links[slots[comment.pk]] = _links(allowed, rendered[comment.pk]).encode()
     return links
 
 
@@ -223,7 +229,7 @@ def discussion_context(request: HttpRequest, essay: Essay, view: View, form: Pos
     """What the essay page shows of its discussion to the request's reader (with `form`, or theirs)."""
     actor = reader(request)
     return {
-        "thread_html": render_thread(essay, actor, view),
+        "thread": render_thread(essay, actor, view),  # put into the page by with_thread
         "can_comment": rules.can_comment_on(actor, essay),
         "can_submit_proxy": actor.is_member and rules.can_submit_proxy(actor, essay),
         "needs_name": rules.member_needs_name(actor),

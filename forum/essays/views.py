@@ -13,7 +13,7 @@ from forum import pagecache
 from forum.discussion import rules
 from forum.discussion.forms import GuestCommentForm, shown_now
 from forum.discussion.models import Comment, Subscription
-from forum.discussion.page import View, discussion_context
+from forum.discussion.page import View, discussion_context, with_thread
 from forum.lib.reader import reader
 
 from .models import Essay
@@ -41,7 +41,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         essays = essays.annotate(followed=Exists(mine))
     essay = get_object_or_404(essays, slug=slug)
     context = {"essay": essay, **discussion_context(request, essay, View.from_request(request))}
-    return render(request, "essays/detail.html", context)
+    return HttpResponse(with_thread(render_to_string("essays/detail.html", context, request), context["thread"]))
 
 
 def public_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -56,7 +56,7 @@ def public_detail(request: HttpRequest, slug: str) -> HttpResponse:
         # Public readers are guests: the guest form, with placeholders for this reader's values.
         form = GuestCommentForm(initial={"submission_key": pagecache.SUBMISSION_KEY, "shown_at": pagecache.SHOWN_AT})
         context = {"essay": essay, **discussion_context(request, essay, view, form), "csrf_token": pagecache.CSRF_TOKEN}
-        return render_to_string("essays/detail.html", context, request)
+        return with_thread(render_to_string("essays/detail.html", context, request), context["thread"]).decode()
 
     def reader_values() -> tuple[str, str, str]:
         return get_token(request), str(uuid.uuid4()), shown_now()

@@ -10,7 +10,6 @@ makes a move to nh3 a one-module change, tested by tests/test_markup.py.
 """
 
 import re
-from collections.abc import Iterable
 from functools import partial
 from html.parser import HTMLParser
 
@@ -455,9 +454,3 @@ def markdown_from_html(html: str, *, essay: bool = False) -> str:
 def text_from_html(html: str) -> str:
     """The words of an HTML fragment (a title, a name): tags dropped, entities decoded, spaces collapsed."""
     return _HTML_SPACE.sub(" ", _raw_text(_parse_html(html)).replace("\u00a0", " ")).strip()
-
-
-def assembled(parts: Iterable[str]) -> SafeString:
-    """HTML put together from pieces of our own templates' output (escaped there, split at markers,
-    kept by the page cache): nothing in `parts` may come from anywhere else."""
-    return mark_safe("".join(parts))
