@@ -199,7 +199,7 @@ def comment_parts(
     """Each comment's rendering cut at PART, by id: kept in this process and the shared cache under
     comment_key, so only the comments that changed since are rendered (`render(comment)`) again."""
     keys = {comment.pk: comment_key(comment, essay) for comment in comments}
-    parts = {pk: _comments[key] for pk, key in keys.items() if key in _comments}
+    parts = {pk: kept for pk, key in keys.items() if (kept := _comments.get(key)) is not None}
     if len(parts) < len(keys):
         wanted = {key: pk for pk, key in keys.items() if pk not in parts}
         parts.update((wanted[key], value) for key, value in cache.get_many(list(wanted)).items())
@@ -251,10 +251,17 @@ RECENT_PAGES, RECENT_MAX_BYTES = 32, 4_000_000
 
 
 def forget() -> None:
-    """Drop this process's kept pages and comments (tests; after restoring a database)."""
+    """Drop this process's kept pages, comments and discussions (tests)."""
     _recent.clear()
     _comments.clear()
     _threads.clear()
+
+
+def restored() -> None:
+    """A database was restored: its comments' versions start again at 0, so nothing kept for the
+    database it replaced may be reused (a comment's next version would find the old one's rendering)."""
+    forget()
+    cache.clear()
 
 
 def _parts(page_key: str, render: Callable[[], str]) -> tuple[bytes, ...]:

@@ -26,6 +26,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from forum import pagecache
 from forum.accounts.models import User
 from forum.audit.log import GENESIS, verify
 from forum.audit.models import AuditEntry, ChainHead
@@ -332,9 +333,13 @@ def test_after_an_import_the_site_works_on(rich_site, client, tmp_path, mailoutb
         for model in (Comment, AuditEntry, Revision, Flag, Ban, Subscription, User, Essay, EmailAddress)
     }
     empty_database()
+    kept_for_the_old_database = pagecache.comment_key(top, essay)
+    cache.set(kept_for_the_old_database, ("<p>What the replaced site said.</p>",))
     import_site(tmp_path / "site.json")
     assert verify().intact
     call_command("verify_audit_log", stdout=io.StringIO())
+    # Restored comments' versions start again: nothing kept for the replaced database is reused.
+    assert cache.get(kept_for_the_old_database) is None
 
     # Members have no usable password, and "forgot password" gives them one.
     alice = User.objects.get(email="alice@example.org")

@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.color import no_style
 from django.db import IntegrityError, connections, models, transaction
 
+from forum import pagecache
 from forum.audit.log import GENESIS, Verdict, verify
 from forum.audit.models import ChainHead
 from forum.moderation.models import Policy
@@ -285,5 +286,6 @@ def restore(stream: TextIO, using: str = "default", dry_run: bool = False) -> Re
         return result
     finally:
         Policy.forget()
+    pagecache.restored()
     result.verdict = verify()
     return result
