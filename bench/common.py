@@ -190,10 +190,12 @@ def to_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
-def wrk(server: Server, path: str, seconds: float, latency: bool = True) -> dict:
-    """wrk -t2 -c8 -dS --latency --timeout 60s, with the CPU others used meanwhile."""
+def wrk(server: Server, path: str, seconds: float, latency: bool = True, cookie: str = "") -> dict:
+    """wrk -t2 -c8 -dS --latency --timeout 60s, with the CPU others used meanwhile (as a reader whose
+    browser sends `cookie`, if given)."""
     command = ["wrk", "-t2", "-c8", f"-d{seconds:g}s", "--timeout", "60s"]
     command += ["--latency"] if latency else []
+    command += ["-H", f"Cookie: {cookie}"] if cookie else []
     usage, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
     busy, served = busy_ticks(), server.cpu_ticks()
     output = subprocess.run([*command, server.url(path)], check=True, capture_output=True, text=True).stdout  # noqa: S603
@@ -214,12 +216,12 @@ def wrk(server: Server, path: str, seconds: float, latency: bool = True) -> dict
     return result
 
 
-def sequential(server: Server, path: str, count: int) -> dict:
+def sequential(server: Server, path: str, count: int, cookie: str = "") -> dict:
     """`count` requests one after another on an idle server: the latency a lone reader sees."""
     times, sizes, bad = [], [], 0
     for _ in range(count):
         started = time.perf_counter()
-        response, body = get(server.port, path)
+        response, body = get(server.port, path, {"Cookie": cookie} if cookie else None)
         times.append((time.perf_counter() - started) * 1000)
         sizes.append(len(body))
         bad += response.status != 200

@@ -4,12 +4,18 @@
         --save var/bench/static/ceiling/1000 /essays/on-slow-conversations/ /essays/...?threads=all
 
 For each path, through django.test.Client as an anonymous reader:
-  * queries: SQL statements of one request, "cold" (caches emptied first, as
-    for the first reader after a change) and "warm" (right after another);
+  * queries: SQL statements of one request, "cold" (caches emptied first)
+    and "warm" (right after another);
   * render: median wall time of RUNS (20) cold and RUNS warm requests;
   * bytes and the number of comments on the page (`id="c<pk>"` anchors).
 Prints one JSON object per path; --save writes each response's HTML to
 PREFIX-<i>.html for the static ceiling.
+
+With --readers COOKIES (the JSON bench/readers.py prints), each kind of reader
+is measured on each path too: warm queries and render time, and with
+--after-change, the first request after a new comment (posted through the
+comment service, which the form calls, before each timed request; the
+database keeps them, so give it a copy).
 """
 
 import argparse
@@ -19,6 +25,7 @@ import re
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,6 +40,9 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from forum.discussion import services  # noqa: E402
+from forum.discussion.rules import Actor  # noqa: E402
+from forum.essays.models import Essay  # noqa: E402
 from forum.moderation.models import Policy  # noqa: E402
 from forum.pagecache import forget as forget_pages  # noqa: E402
 
@@ -81,18 +91,70 @@ def measure(client: Client, path: str, runs: int) -> tuple[dict, bytes]:
     }, html
 
 
+def reader_client(cookie: str) -> Client:
+    return Client(HTTP_HOST="127.0.0.1", HTTP_COOKIE=cookie) if cookie else Client(HTTP_HOST="127.0.0.1")
+
+
+class Poster:
+    """Posts a new comment before each request, as the essay's author (who moderates its discussion,
+    so it is published at once; none of the readers measured)."""
+
+    def __init__(self, slug: str) -> None:
+        self.essay = Essay.objects.select_related("author").get(slug=slug)
+        self.actor = Actor(user=self.essay.author)
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+        services.post_comment(
+            actor=self.actor,
+            essay=self.essay,
+            body=f"A new comment, number {self.count}, posted while readers read ({uuid.uuid4()}).",
+            submission_key=uuid.uuid4(),
+        )
+
+
+def measure_reader(cookie: str, path: str, runs: int, poster: Poster | None) -> dict:
+    client = reader_client(cookie)
+    response = client.get(path)  # this reader's kept pieces, if any, are made
+    assert response.status_code == 200, f"{path}: HTTP {response.status_code}"
+    with CaptureQueriesContext(connection) as queries:
+        client.get(path)
+    result = {
+        "queries_warm": len(queries),
+        "render_warm_ms": round(statistics.median(timed(client, path) for _ in range(runs)), 1),
+        "bytes": len(response.content),
+        "sql": [query["sql"][:200] for query in queries.captured_queries],
+    }
+    if poster is not None:
+        result["render_after_change_ms"] = round(statistics.median(timed(client, path, poster) for _ in range(runs)), 1)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("paths", nargs="+")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--save", type=Path, help="write each page's HTML to SAVE-<i>.html")
+    parser.add_argument("--readers", type=json.loads, help="JSON: each kind of reader's Cookie header")
+    parser.add_argument("--after-change", metavar="SLUG", help="also time the first request after a new comment")
+    parser.add_argument("--readers-only", action="store_true", help="measure only the kinds of reader")
     args = parser.parse_args()
     client = Client(HTTP_HOST="127.0.0.1")
+    poster = Poster(args.after_change) if args.after_change else None
     for index, path in enumerate(args.paths):
+        if args.readers_only:
+            readers = {kind: measure_reader(cookie, path, args.runs, poster) for kind, cookie in args.readers.items()}
+            print(json.dumps({"path": path, "readers": readers}), flush=True)
+            continue
         stats, html = measure(client, path, args.runs)
         if args.save:
             args.save.parent.mkdir(parents=True, exist_ok=True)
             Path(f"{args.save}-{index}.html").write_bytes(html)
+        if args.readers:
+            stats["readers"] = {
+                kind: measure_reader(cookie, path, args.runs, poster) for kind, cookie in args.readers.items()
+            }
         print(json.dumps(stats), flush=True)
 
 

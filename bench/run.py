@@ -94,21 +94,44 @@ def page_stats(env: dict, n: int, paths: list[str]) -> list[dict]:
     return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
 
 
-def measure_url(server: Server, path: str) -> dict:
+def readers(env: dict, slug: str) -> dict[str, str]:
+    """The kinds of reader (bench/readers.py) made in this database: each one's Cookie header."""
+    command = [PYTHON, str(ROOT / "bench" / "readers.py"), slug]
+    return json.loads(subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout)  # noqa: S603
+
+
+def reader_stats(env: dict, n: int, slug: str, cookies: dict[str, str], paths: list[str]) -> list[dict]:
+    """Each kind of reader in process: warm, and the first request after a new comment (on a copy of
+    the database, which keeps the comments posted)."""
+    database = VAR / f"forum-{n}-after-change.sqlite3"
+    source = Path(env["DATABASE_URL"].removeprefix("sqlite:///"))
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    with sqlite3.connect(source) as original, sqlite3.connect(database) as copy:
+        original.backup(copy)
+    copy_env = {**env, "DATABASE_URL": f"sqlite:///{database}", "FORUM_POSTS_PER_WINDOW": "1000000"}
+    command = [PYTHON, str(ROOT / "bench" / "page_stats.py"), "--runs", knob("BENCH_RENDER_RUNS"), "--readers-only"]
+    command += ["--readers", json.dumps(cookies), "--after-change", slug, *paths]
+    output = subprocess.run(command, cwd=ROOT, env=copy_env, check=True, capture_output=True, text=True).stdout  # noqa: S603
+    database.unlink(missing_ok=True)
+    return [json.loads(line)["readers"] for line in output.splitlines() if line.startswith("{")]
+
+
+def measure_url(server: Server, path: str, cookie: str = "") -> dict:
     """Warm-up, then REPEAT wrk runs (each re-run up to TRIES times if others used the CPU), then idle requests."""
     seconds, repeat, tries = number("BENCH_SECONDS", 15), int(knob("BENCH_REPEAT")), int(knob("TRIES"))
     wait_quiet()
-    run_wrk(server, path, number("BENCH_WARMUP", 5), latency=False)
+    run_wrk(server, path, number("BENCH_WARMUP", 5), latency=False, cookie=cookie)
     runs = []
     for _ in range(repeat):
         for attempt in range(1, tries + 1):
-            result = run_wrk(server, path, seconds)
+            result = run_wrk(server, path, seconds, cookie=cookie)
             if result["other_cpu_pct"] <= number("MAX_OTHER_PCT", 5) or attempt == tries:
                 break
             log(f"    discarded: other work used {result['other_cpu_pct']}% of the CPU ({result['rps']} req/s)")
         runs.append(result)
         log(f"    {path}: {result['rps']:.1f} req/s, p50 {result['p50_ms']} ms, other CPU {result['other_cpu_pct']}%")
-    idle = sequential(server, path, int(knob("BENCH_SEQUENTIAL")))
+    idle = sequential(server, path, int(knob("BENCH_SEQUENTIAL")), cookie)
     return {
         "rps": median([r["rps"] for r in runs]),
         "rps_runs": [r["rps"] for r in runs],
@@ -128,19 +151,30 @@ def ours(n: int) -> dict:
     data = dataset(n)
     env, slug, load_seconds = load(n, data)
     first, whole = f"/essays/{slug}/", f"/essays/{slug}/?threads=all"
+    cookies = readers(env, slug)
     log("  in-process: queries, render times, bytes ...")
     stats = page_stats(env, n, [first, whole])
+    log("  in-process, each kind of reader, warm and after a new comment ...")
+    kinds = reader_stats(env, n, slug, cookies, [first, whole])
     rows = {
         "first page": {"path": first, **stats[0]},
         "whole thread": {"path": whole, **stats[1]},
         "ceiling, first page": {"path": f"/ceiling/{n}-0.html", "bytes": stats[0]["bytes"]},
         "ceiling, whole thread": {"path": f"/ceiling/{n}-1.html", "bytes": stats[1]["bytes"]},
+        "whole thread, member": {"path": whole, "cookie": cookies["member"], **kinds[1]["member"]},
     }
     log("  gunicorn (2 sync workers) + wrk ...")
     with Server(env, VAR / "logs" / f"ours-{n}.log") as server:
         for row in rows.values():
-            row.update(measure_url(server, row["path"]))
-    return {"n": n, "md5": md5(data), "load_seconds": round(load_seconds, 1), "rows": rows}
+            row.update(measure_url(server, row["path"], row.get("cookie", "")))
+    readers_in_process = {"first page": kinds[0], "whole thread": kinds[1]}
+    return {
+        "n": n,
+        "md5": md5(data),
+        "load_seconds": round(load_seconds, 1),
+        "rows": rows,
+        "readers": readers_in_process,
+    }
 
 
 # --- the peer: django-comments-xtd through the harness ----------------------------------------------
@@ -252,13 +286,21 @@ def table(result: dict, peer: dict | None) -> list[str]:
         f"  {'':24}{'cold/warm':>9}{'cold/warm':>15}",
     ]
     for label, row in result["rows"].items():
-        queries = f"{row['queries_cold']}/{row['queries_warm']}" if "queries_cold" in row else ""
-        render = f"{row['render_cold_ms']:.1f}/{row['render_warm_ms']:.1f}" if "render_cold_ms" in row else ""
+        queries = f"{row.get('queries_cold', '-')}/{row['queries_warm']}" if "queries_warm" in row else ""
+        render = f"{cell(row.get('render_cold_ms'))}/{row['render_warm_ms']:.1f}" if "render_warm_ms" in row else ""
         lines.append(
             f"  {label:24}{queries:>9}{render:>15}{row['bytes']:>12,}{row.get('comments', ''):>10}"
             f"{cell(row['rps']):>9}{cell(row['p50_ms']):>9}{cell(row['p99_ms']):>9}{cell(row['idle_p50_ms']):>10}"
             f"{row['errors']:>8}{row['other_cpu_pct']:>8}"
         )
+    heading = "  each kind of reader, in process (issue 17):"
+    lines.append(f"{heading:44}{'queries':>9}{'warm ms':>10}{'after a new comment ms':>24}")
+    for label, kinds in result.get("readers", {}).items():
+        for kind, row in kinds.items():
+            lines.append(
+                f"    {label + ', ' + kind:40}{row['queries_warm']:>9}{row['render_warm_ms']:>10.1f}"
+                f"{cell(row.get('render_after_change_ms')):>24}"
+            )
     if peer and "rps" in peer:
         lines.append(
             f"  {'xtd, whole thread':24}{peer['queries'] or '-':>9}{'':>15}{peer['bytes']:>12,}{n:>10}"
@@ -333,6 +375,8 @@ def targets(results: dict[int, dict], peers: dict, posting: list[dict]) -> list[
     else:
         verdict(None, "N = 10,000 target: N = 10,000 not measured")
 
+    lines += reader_targets(results)
+
     for result in posting:
         where = f"concurrent posting on {result['database']}"
         if "skipped" in result:
@@ -343,6 +387,54 @@ def targets(results: dict[int, dict], peers: dict, posting: list[dict]) -> list[
             clean == (result["posts"], 0, 0, 0),
             f"{where}: {result['saved']} of {result['posts']} saved, {result['duplicates']} duplicates,"
             f" {result['errors']} errors, tree {'consistent' if not result['tree_broken'] else 'broken'}",
+        )
+    return lines
+
+
+# Issue 17: the first reader after a new comment, in process (ms), by N and page.
+AFTER_CHANGE_MS = {(1000, "first page"): 30, (1000, "whole thread"): 60, (10000, "first page"): 100}
+
+
+def reader_targets(results: dict[int, dict]) -> list[str]:
+    """Issue 17: every kind of reader as fast, at constant cost, and the first reader after a change."""
+    lines = []
+
+    def verdict(ok: bool | None, text: str) -> None:
+        lines.append(f"  {'SKIP' if ok is None else 'PASS' if ok else 'FAIL'}  {text}")
+
+    measured = {n: result["readers"] for n, result in results.items() if "readers" in result}
+    if 1000 in measured:
+        whole = measured[1000]["whole thread"]
+        anonymous = whole["anonymous"]["render_warm_ms"]
+        for kind in ("member", "writer", "moderator", "guest"):
+            ratio = whole[kind]["render_warm_ms"] / anonymous
+            verdict(
+                ratio <= 5,
+                f"N = 1,000, whole thread in process: {kind} {whole[kind]['render_warm_ms']:.1f} ms <= 5x the"
+                f" anonymous cached hit {anonymous:.1f} ms ({ratio:.1f}x)",
+            )
+        rows = results[1000]["rows"]
+        member, public = rows["whole thread, member"]["rps"], rows["whole thread"]["rps"]
+        verdict(
+            member >= public / 2,
+            f"N = 1,000, whole thread under gunicorn: a member {member:.1f} req/s >= 0.5x anonymous {public:.1f}"
+            f" ({member / public:.2f}x; p50 {rows['whole thread, member']['p50_ms']} ms)",
+        )
+    else:
+        verdict(None, "issue 17 targets at N = 1,000: N = 1,000 not measured")
+    for (n, label), limit in AFTER_CHANGE_MS.items():
+        if n not in measured:
+            verdict(None, f"first reader after a new comment at N = {n:,}: not measured")
+            continue
+        for kind in ("anonymous", "member"):
+            ms = measured[n][label][kind]["render_after_change_ms"]
+            verdict(ms <= limit, f"N = {n:,}, {label}, first {kind} reader after a new comment: {ms:.1f} <= {limit} ms")
+    for kind in ("member", "writer", "moderator", "guest"):
+        counts = [measured[n][label][kind]["queries_warm"] for n in sorted(measured) for label in measured[n]]
+        verdict(
+            (len(set(counts)) == 1 and max(counts) <= MAX_QUERIES) if len(measured) > 1 else None,
+            f"{kind}: queries the same at N = {sorted(measured)} (first page, whole thread), at most 5:"
+            f" {'/'.join(map(str, counts))}",
         )
     return lines
 

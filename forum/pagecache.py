@@ -30,7 +30,7 @@ behalf) reach every page they may change.
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from functools import cache as cache_for_process
 
 from django.conf import settings
@@ -101,9 +101,11 @@ def everything_changed() -> None:
 
 
 def person_changed(user_id: int) -> None:
-    """A member's name changed: the pages of their essays, and their comments posted on someone's behalf."""
+    """A member's name changed: the pages of their essays (their bylines: the essay's own text), and
+    their comments posted on someone's behalf."""
     submitted = Comment.objects.filter(provenance__submitter_id=user_id)
     Comment.objects.filter(pk__in=submitted.values("pk")).update(version=F("version") + 1)
+    Essay.objects.filter(author_id=user_id).update(updated_at=timezone.now())
     _bump(Essay.objects.filter(Q(author_id=user_id) | Q(pk__in=submitted.values("essay_id"))))
 
 
@@ -116,6 +118,7 @@ def _bump(essays) -> None:
 HEAD_FIELDS = (
     "id",
     "slug",
+    "author_id",
     "status",
     "published_at",
     "comments_open",
@@ -215,44 +218,107 @@ def comment_parts(
     return parts
 
 
+# --- The store ------------------------------------------------------------------------------
+
+# A kept value larger than this stays in the shared cache only.
+RECENT_MAX_BYTES = 4_000_000
+
+
+def size(parts: tuple[bytes, ...]) -> int:
+    return sum(map(len, parts))
+
+
+class Recent[Value]:
+    """The last values made in this process, by key, in front of the shared cache: each key holds
+    the versions its value was made from, so a kept value is never stale, only forgotten."""
+
+    def __init__(self, entries: int, size: Callable[[Value], int] = size) -> None:
+        self.entries, self.size = entries, size
+        self._kept: dict[str, Value] = {}
+
+    def get(self, key: str, make: Callable[[], Value]) -> Value:
+        """The value kept under `key`, or `make()` kept under it (in this process if it is not too large)."""
+        value = self._kept.get(key) or cache.get(key)
+        if value is None:
+            value = make()
+            cache.set(key, value, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
+        if key not in self._kept and self.size(value) <= RECENT_MAX_BYTES:
+            if len(self._kept) >= self.entries:
+                self._kept.clear()
+            self._kept[key] = value
+        return value
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+
 # A discussion put together for every reader of one kind (who may flag, who may post on someone's
 # behalf) from the kept comments: its parts, and where each comment's action links stand among them,
 # so that a reader's own comments get their own links (edit, delete) in place.
 KeptThread = tuple[tuple[bytes, ...], dict[int, int]]
-_threads: dict[str, KeptThread] = {}
-RECENT_THREADS = 16  # at most RECENT_MAX_BYTES each
+_threads: Recent[KeptThread] = Recent(entries=16, size=lambda thread: size(thread[0]))
 
 
 def kept_thread(essay: Essay, variant: Iterable, build: Callable[[], KeptThread]) -> KeptThread:
     """The discussion for one kind of reader, kept under the essay's page key and `variant`."""
-    thread_key = "thread:" + key(essay, variant)
-    thread = _threads.get(thread_key) or cache.get(thread_key)
-    if thread is None:
-        thread = build()
-        cache.set(thread_key, thread, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
-    if thread_key not in _threads and sum(map(len, thread[0])) <= RECENT_MAX_BYTES:
-        if len(_threads) >= RECENT_THREADS:
-            _threads.clear()
-        _threads[thread_key] = thread
-    return thread
+    return _threads.get("thread:" + key(essay, variant), build)
 
 
-# --- The store ------------------------------------------------------------------------------
+# --- The page around the discussion, and the whole page ----------------------------------------
 
-# Where each reader's own values go in a kept page: rendered with these, filled per response.
+# Where each reader's own values go in a kept page or frame: rendered with these, filled per response.
 CSRF_TOKEN, SUBMISSION_KEY, SHOWN_AT = "csrf-token-placeholder", "submission-key-placeholder", "shown-at-placeholder"
 PER_READER = (CSRF_TOKEN, SUBMISSION_KEY, SHOWN_AT)
-_SPLIT = re.compile("(" + "|".join(PER_READER) + ")")
+# Where the essay page's template puts the discussion (essays/detail.html). Like PART, only our templates make one.
+THREAD = "<!--forum:thread-->"
+_SPLIT = re.compile("(" + "|".join((*PER_READER, THREAD)) + ")")
+_THREAD = THREAD.encode()
 
-# The last pages served, already split and encoded, kept in this process: the
-# key holds the discussion's version, so a kept page is never stale.
-_recent: dict[str, tuple[bytes, ...]] = {}
-RECENT_PAGES, RECENT_MAX_BYTES = 32, 4_000_000
+# The essay page without its discussion, for each kind of reader: it does not change with the
+# discussion, so a new comment leaves it kept.
+_frames: Recent[tuple[bytes, ...]] = Recent(entries=256)
+# The last whole pages public readers were served, by page key.
+_recent: Recent[tuple[bytes, ...]] = Recent(entries=32)
+
+
+def kept_frame(essay: Essay, frame: Hashable, render: Callable[[], str]) -> tuple[bytes, ...]:
+    """The page around the discussion, rendered by `render()` with the PER_READER placeholders and the
+    THREAD marker for a reader `frame` describes (everything the rendering reads of the reader),
+    cut at them, and kept under the code's release, the essay's text and `frame`."""
+    digest = hashlib.sha256(repr(frame).encode()).hexdigest()[:24]
+    frame_key = f"frame:{release()}:{essay.pk}:{essay.updated_at.timestamp()}:{digest}"
+    return _frames.get(frame_key, lambda: cut(render()))
+
+
+def cut(page: str) -> tuple[bytes, ...]:
+    """A rendered page cut at the PER_READER placeholders and the THREAD marker, encoded."""
+    return tuple(part.encode() for part in _SPLIT.split(page))
+
+
+def with_thread(frame: tuple[bytes, ...], thread: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    """The page's parts: the frame's, with the discussion joined into the part at the THREAD marker
+    (and the frame's text on each side of it), so that a page is a few parts, however long."""
+    at = frame.index(_THREAD)  # cut() leaves a part (maybe empty) on each side of a marker
+    return (*frame[: at - 1], b"".join((frame[at - 1], *thread, frame[at + 1])), *frame[at + 2 :])
+
+
+def filled(parts: tuple[bytes, ...], values: tuple[str, str, str], thread: tuple[bytes, ...] = ()) -> bytes:
+    """The page for one reader: `values` (their CSRF token, submission key and shown-at time) in place,
+    and the discussion's parts at the THREAD marker if `parts` is a frame; joined once."""
+    fresh = {placeholder.encode(): value.encode() for placeholder, value in zip(PER_READER, values, strict=True)}
+    page: list[bytes] = []
+    for part in parts:
+        if part == _THREAD:
+            page.extend(thread)
+        else:
+            page.append(fresh.get(part, part))
+    return b"".join(page)
 
 
 def forget() -> None:
-    """Drop this process's kept pages, comments and discussions (tests)."""
+    """Drop this process's kept pages, frames, comments and discussions (tests)."""
     _recent.clear()
+    _frames.clear()
     _comments.clear()
     _threads.clear()
 
@@ -264,39 +330,24 @@ def restored() -> None:
     cache.clear()
 
 
-def _parts(page_key: str, render: Callable[[], str]) -> tuple[bytes, ...]:
-    parts = _recent.get(page_key) or cache.get(page_key)
-    if parts is None:
-        parts = tuple(part.encode() for part in _SPLIT.split(render()))
-        cache.set(page_key, parts, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
-    if page_key not in _recent and sum(map(len, parts)) <= RECENT_MAX_BYTES:
-        if len(_recent) >= RECENT_PAGES:
-            _recent.clear()
-        _recent[page_key] = parts
-    return parts
-
-
 def public_response(
     request: HttpRequest,
     essay: Essay,
     variant: Iterable,
-    render: Callable[[], str],
+    make: Callable[[], tuple[bytes, ...]],
     reader_values: Callable[[], tuple[str, str, str]],
 ) -> HttpResponse:
     """The page every public reader sees: a 304 if theirs is current, else the kept page with their own values.
 
-    `render()` makes the page with the PER_READER placeholders (called only
-    when nothing is kept); `reader_values()` gives this reader's CSRF token,
-    submission key and shown-at time, in that order.
+    `make()` gives the page's parts (a frame with the discussion in it; called
+    only when nothing is kept); `reader_values()` gives this reader's CSRF
+    token, submission key and shown-at time, in that order.
     """
     page_key = key(essay, variant)
     etag, modified = quote_etag(page_key.replace(":", "-")), essay.last_modified.timestamp()
     response = get_conditional_response(request, etag=etag, last_modified=int(modified))
     if response is None:
-        fresh = {
-            placeholder.encode(): value.encode() for placeholder, value in zip(PER_READER, reader_values(), strict=True)
-        }
-        response = HttpResponse(b"".join(fresh.get(part, part) for part in _parts(page_key, render)))
+        response = HttpResponse(filled(_recent.get(page_key, make), reader_values()))
     response["ETag"], response["Last-Modified"] = etag, http_date(modified)  # on a 304 too
     patch_cache_control(response, private=True, no_cache=True)
     patch_vary_headers(response, ["Cookie"])

@@ -134,7 +134,7 @@ def test_a_persons_confirmation_reaches_the_next_reader(essay, member, moderator
 def test_a_deploy_that_changes_the_code_reaches_the_next_reader(essay, kept, monkeypatch):
     """New code with the old release would be served the old page; a new release renders anew."""
     kept()
-    monkeypatch.setattr(page, "render_thread", lambda essay, actor, view: b"<p>Rendered by the new code.</p>")
+    monkeypatch.setattr(page, "render_thread", lambda essay, actor, view: (b"<p>Rendered by the new code.</p>",))
     assert "Rendered by the new code." not in read(essay)  # the same release: the kept page
     monkeypatch.setattr(pagecache, "release", lambda: "after-the-deploy")
     assert "Rendered by the new code." in read(essay)

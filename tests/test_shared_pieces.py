@@ -9,15 +9,18 @@ from unittest import mock
 
 import pytest
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from forum import pagecache
 from forum.discussion import page, services
 from forum.discussion.models import Comment
 from forum.discussion.rules import Actor
 from forum.discussion.states import Decision
 from forum.essays.models import Essay
+from forum.lib.reader import GUEST_COOKIE, remember_guest
 from forum.moderation import services as moderation
 
 from .conftest import add_comment, form_data, make_member
@@ -124,17 +127,97 @@ def test_a_guest_with_a_confirmed_email_flags_others_but_not_their_own(
     assert reverse("discussion:flag", kwargs={"pk": others.pk}) not in public
 
 
-def test_a_members_page_costs_the_same_queries_with_10_and_300_comments(author, member):
+def guest_browser() -> Client:
+    """A browser that remembers a guest's confirmed email (the signed cookie the site sets)."""
+    response = HttpResponse()
+    remember_guest(response, {"email": "remembered@example.net", "name": "Remembered Guest"})
+    client = Client()
+    client.cookies[GUEST_COOKIE] = response.cookies[GUEST_COOKIE].value
+    return client
+
+
+@pytest.mark.parametrize("kind", ["member", "moderator", "guest with the cookie"])
+def test_a_readers_page_costs_the_same_queries_with_10_and_300_comments(author, member, moderator, kind):
     small = Essay.objects.create(title="Small", slug="small", author=author, body="x", status="published")
     large = Essay.objects.create(title="Large", slug="large", author=author, body="x", status="published")
     for essay, size in ((small, 10), (large, 300)):
         for number in range(size):
             add_comment(essay, author=member if number % 15 == 0 else None, body=f"Point {number}.")
-    client = reader(member)
+        add_comment(essay, body="Held for a moderator.", status=Comment.Status.PENDING)
+    client = {"member": reader(member), "moderator": reader(moderator), "guest with the cookie": guest_browser()}[kind]
     counts = []
     for essay in (small, large):
-        thread_of(client, essay)  # the discussion is kept for members like her
+        thread_of(client, essay)  # the discussion and the page around it are kept for readers like this one
         with CaptureQueriesContext(connection) as queries:
-            thread_of(client, essay)
+            html = thread_of(client, essay)
         counts.append(len(queries))
-    assert counts[0] == counts[1] <= 7
+    # The session, who they are, what the rules ask about them (the desk link's count too), the
+    # essay with which of its comments are theirs, and those comments.
+    assert counts[0] == counts[1] <= 5
+    assert ("(2 waiting)" in html) == (kind == "moderator")
+
+
+# --- The page around the discussion: kept for each kind of reader, never another reader's ---------
+
+
+def test_a_kept_page_never_shows_another_members_name_or_form(essay, member, other):
+    thread_of(reader(member), essay)  # Alice's page around the discussion is kept
+    bobs = thread_of(reader(other), essay)
+    assert "Bob Okafor" in bobs and "Alice Sharma" not in bobs and "University of Toronto" not in bobs
+    public = thread_of(reader(), essay)
+    assert "Alice Sharma" not in public and "Bob Okafor" not in public and "Sign out" not in public
+
+
+def test_the_desk_link_never_reaches_a_member_or_a_public_reader(essay, member, moderator):
+    add_comment(essay, body="Held for a moderator.", status=Comment.Status.PENDING)
+    assert "(1 waiting)" in thread_of(reader(moderator), essay)
+    desk = reverse("moderation:queue")
+    assert desk not in thread_of(reader(member), essay)
+    assert desk not in thread_of(reader(), essay)
+    add_comment(essay, body="Another one held.", status=Comment.Status.PENDING)
+    assert "(2 waiting)" in thread_of(reader(moderator), essay)  # the count is the frame's, kept with it
+
+
+def test_a_name_change_reaches_the_header_the_form_and_the_byline(essay, author, member):
+    client = reader(member)
+    thread_of(client, essay)
+    member.display_name = "Alice S. Sharma"
+    member.save()
+    assert "Posting as <strong><bdi>Alice S. Sharma</bdi>" in thread_of(client, essay)
+    thread_of(reader(), essay)
+    author.display_name = "Rajesh R."
+    author.save()
+    pagecache.person_changed(author.pk)  # as the profile form does
+    assert "By <bdi>Rajesh R.</bdi>" in thread_of(reader(), essay)
+    assert "By <bdi>Rajesh R.</bdi>" in thread_of(client, essay)
+
+
+def test_following_shows_at_once_and_a_message_is_shown_once(essay, member):
+    client = reader(member)
+    assert "Email me new comments" in thread_of(client, essay)
+    client.post(reverse("discussion:follow", kwargs={"slug": essay.slug}))
+    page_with_message = thread_of(client, essay)
+    assert "You follow this discussion: new comments" in page_with_message
+    assert "You follow this discussion by email" in page_with_message
+    again = thread_of(client, essay)
+    assert "You follow this discussion: new comments" not in again  # not kept with the page
+    assert "You follow this discussion by email" in again
+
+
+def test_each_reader_gets_a_working_form_of_their_own_from_a_kept_page(essay, member, settings):
+    settings.FORUM_MIN_SECONDS_TO_POST = 0  # no waiting before sending, as a person would
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
+    thread_of(client, essay)  # kept
+    html = thread_of(client, essay)
+    form = html[html.index('id="add-comment"') :]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    key = re.search(r'name="submission_key" value="([^"]+)"', form).group(1)
+    shown = re.search(r'name="shown_at" value="([^"]+)"', form).group(1)
+    assert key != re.search(r'name="submission_key" value="([^"]+)"', thread_of(client, essay)).group(1)
+    response = client.post(
+        reverse("discussion:comment", kwargs={"slug": essay.slug}),
+        {"csrfmiddlewaretoken": token, "submission_key": key, "shown_at": shown, "body": "Posted from a kept page."},
+    )
+    assert response.status_code == 302, response.text
+    assert "Posted from a kept page." in thread_of(client, essay)

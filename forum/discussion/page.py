@@ -1,25 +1,28 @@
 """What the essay page needs from the discussion, for one reader."""
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass
 from functools import partial
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.contrib import messages
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, StringAgg, Subquery, TextField, Value
+from django.db.models.functions import Cast
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 
 from forum import pagecache
 from forum.essays.models import Essay
 from forum.lib.mail import comment_address
+from forum.lib.prepared import Prepared
 from forum.lib.reader import GUEST_FIELDS, reader
 
 from . import rules, tree
-from .forms import GuestCommentForm, PostCommentForm
-from .models import Comment
-
-# Where the essay page's template puts the discussion (essays/detail.html).
-THREAD = "<!--forum:thread-->"
+from .forms import GuestCommentForm, PostCommentForm, shown_now
+from .models import Comment, Subscription
 
 
 def comment_form(actor: rules.Actor, data=None) -> PostCommentForm:
@@ -124,13 +127,15 @@ def page_of(comment: Comment) -> int:
     return earlier_threads // settings.FORUM_THREADS_PER_PAGE + 1
 
 
-def render_thread(essay: Essay, actor: rules.Actor, view: View) -> bytes:
-    """The discussion's HTML for this reader, encoded: heading, comments with what they may do on each, pager.
+def render_thread(essay: Essay, actor: rules.Actor, view: View) -> tuple[bytes, ...]:
+    """The discussion's HTML for this reader, in encoded parts: heading, comments with what they may do
+    on each, pager.
 
     Each comment is rendered once per version for everyone; the discussion is put together once per
     version for each kind of reader (who may flag, who may post on someone's behalf), with the links
     such a reader has on comments not their own; the reader's own comments get theirs in place.
-    It stays bytes to the response: a large discussion would be copied at every level of the templates.
+    It stays parts to the response, joined once there: a large discussion would be copied at every
+    level of the templates, and again at each join.
     """
     may_flag, may_post_for_others = rules.may_flag(actor), actor.is_member and rules.can_submit_proxy(actor, essay)
     variant = ("thread", may_flag, may_post_for_others, rules.can_comment_on(actor, essay), *astuple(view))
@@ -139,13 +144,12 @@ def render_thread(essay: Essay, actor: rules.Actor, view: View) -> bytes:
         essay, variant, partial(_thread_for_others, essay, actor, view, may_flag, may_post_for_others, loaded)
     )
     own = _own_links(essay, actor, slots, may_post_for_others, loaded)
-    return b"".join(own.get(index, part) for index, part in enumerate(parts))
-
-
-def with_thread(page: str, thread: bytes) -> bytes:
-    """The essay page (rendered with its THREAD marker) with the discussion in place, as bytes."""
-    before, after = page.split(THREAD, 1)
-    return b"".join((before.encode(), thread, after.encode()))
+    if not own:
+        return parts
+    theirs = list(parts)
+    for index, links in own.items():
+        theirs[index] = links
+    return tuple(theirs)
 
 
 def _thread_for_others(
@@ -178,7 +182,11 @@ def _own_links(
     index; from the comments `loaded` in this request, or else from one query."""
     if actor.is_public:
         return {}
-    candidates = loaded or Comment.objects.in_thread(essay).filter(rules.owned_by(actor))
+    if loaded:
+        candidates = loaded
+    else:
+        on_page = [pk for pk in _own_ids(essay, actor) if pk in slots]
+        candidates = Comment.objects.in_thread(essay).filter(pk__in=on_page) if on_page else []
     own = [comment for comment in candidates if comment.pk in slots and rules.is_own(actor, comment)]
     rendered = pagecache.comment_parts(own, essay, partial(_render_comment, essay))
     links = {}
@@ -193,6 +201,14 @@ def _own_links(
         )
         links[slots[comment.pk]] = _links(allowed, rendered[comment.pk]).encode()
     return links
+
+
+def _own_ids(essay: Essay, actor: rules.Actor) -> set[int]:
+    """Ids of the essay's comments rules.owned_by this reader: read with the essay for a member
+    (essay_for), else one query."""
+    if (known := getattr(essay, "own_ids", None)) is not None and not (actor.guest_comment_ids or actor.guest):
+        return known
+    return set(Comment.objects.filter(essay_id=essay.pk).filter(rules.owned_by(actor)).values_list("pk", flat=True))
 
 
 def _links(allowed: tuple[bool, ...], rendered: tuple[str, ...]) -> str:
@@ -225,15 +241,133 @@ def _comments_html(thread: tree.Thread, rendered: dict[int, tuple[str, ...]]) ->
     yield "</li>" + "</ol></li>" * len(thread.tail) + "</ol>", None
 
 
-def discussion_context(request: HttpRequest, essay: Essay, view: View, form: PostCommentForm | None = None) -> dict:
-    """What the essay page shows of its discussion to the request's reader (with `form`, or theirs)."""
-    actor = reader(request)
-    return {
-        "thread": render_thread(essay, actor, view),  # put into the page by with_thread
-        "can_comment": rules.can_comment_on(actor, essay),
-        "can_submit_proxy": actor.is_member and rules.can_submit_proxy(actor, essay),
-        "needs_name": rules.member_needs_name(actor),
-        "form": form or comment_form(actor),
+# --- The essay, as a reader who is not public asks for it -----------------------------------------
+
+
+def _as_member_sees(slug: str, user: int) -> QuerySet:
+    """The essay's head (pagecache.HEAD_FIELDS), whether the member follows it, and their comments in it."""
+    theirs = Comment.objects.filter(essay=OuterRef("pk"), author_id=user).exclude(status__in=Comment.WAITING)
+    ids = theirs.order_by().values("essay").annotate(ids=StringAgg(Cast("pk", TextField()), Value(",")))
+    follows = Subscription.objects.filter(essay=OuterRef("pk"), user_id=user)
+    essays = Essay.objects.filter(slug=slug).annotate(followed=Exists(follows), own_ids=Subquery(ids.values("ids")))
+    return essays.values(*pagecache.HEAD_FIELDS, "followed", "own_ids")
+
+
+_member_essay = Prepared(_as_member_sees, slug=str, user=int)
+
+
+def essay_for(actor: rules.Actor, slug: str) -> Essay | None:
+    """The essay's head for this reader, or None if it is not published; for a member, in the same
+    query, whether they follow it (`followed`) and the ids of their comments in it (`own_ids`)."""
+    if not actor.is_member:
+        essay = pagecache.head(slug)
+        return essay if essay is not None and essay.is_published else None
+    row = _member_essay.row(slug=slug, user=actor.member_id)
+    if row is None:
+        return None
+    essay = Essay.from_db(connection.alias, pagecache.HEAD_FIELDS, [row[name] for name in pagecache.HEAD_FIELDS])
+    essay.followed = bool(row["followed"])
+    essay.own_ids = {int(pk) for pk in (row["own_ids"] or "").split(",") if pk}
+    return essay if essay.is_published else None
+
+
+# --- The page around the discussion ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Everything the essay page shows around its discussion that depends on its reader: the page
+    around the discussion is kept under it (pagecache.kept_frame), so it must name all of it."""
+
+    can_comment: bool
+    can_submit_proxy: bool = False
+    needs_name: bool = False
+    following: bool = False
+    member: tuple = ()  # id, name in the header, name and affiliation they sign with
+    signature: tuple = ()  # a guest's remembered signature, (field, value) pairs for the form
+    desk: tuple = (False, 0)  # whether the desk link shows, and what waits there
+    received_keys: tuple = ()  # the submissions this browser posted as a guest (drafts to drop)
+
+
+def frame_of(request: HttpRequest, essay: Essay, actor: rules.Actor) -> Frame:
+    """What the essay page shows around its discussion to this reader."""
+    user = actor.user
+    can_comment = rules.can_comment_on(actor, essay)
+    if actor.is_public:
+        return Frame(can_comment)
+    return Frame(
+        can_comment,
+        can_submit_proxy=actor.is_member and rules.can_submit_proxy(actor, essay),
+        needs_name=rules.member_needs_name(actor),
+        following=getattr(essay, "followed", False),
+        member=(user.pk, str(user), user.signature_name, user.affiliation) if user is not None else (),
+        signature=tuple(sorted(actor.guest.items())),
+        desk=desk(actor),
+        received_keys=received_keys(actor),
+    )
+
+
+def desk(actor: rules.Actor) -> tuple[bool, int]:
+    """For moderators: the desk link, with what waits there."""
+    if not rules.can_open_desk(actor):
+        return False, 0
+    return True, rules.waiting_count(actor)
+
+
+def received_keys(actor: rules.Actor) -> tuple[str, ...]:
+    """The submissions this browser posted as a guest: arrived, so the script drops their drafts."""
+    if not actor.guest_comment_ids:
+        return ()
+    keys = Comment.objects.filter(pk__in=actor.guest_comment_ids).exclude(submission_key=None)
+    return tuple(sorted(str(key) for key in keys.values_list("submission_key", flat=True)))
+
+
+def page_frame(request: HttpRequest, essay: Essay, actor: rules.Actor) -> tuple[bytes, ...]:
+    """The essay page without its discussion for this reader, cut for pagecache.with_thread and
+    pagecache.filled; kept, unless a message waits for them (shown once, so never kept)."""
+    frame = frame_of(request, essay, actor)
+    render = partial(_render_frame, request, essay, frame)
+    if len(messages.get_messages(request)):
+        return pagecache.cut(render())
+    return pagecache.kept_frame(essay, frame, render)
+
+
+def _render_frame(request: HttpRequest, head: Essay, frame: Frame) -> str:
+    essay = Essay.objects.select_related("author").get(pk=head.pk)
+    placeholders = {"submission_key": pagecache.SUBMISSION_KEY, "shown_at": pagecache.SHOWN_AT}
+    if frame.member:
+        form = PostCommentForm(initial=placeholders)
+    else:
+        form = GuestCommentForm(initial={**dict(frame.signature), **placeholders})
+    context = {
+        "essay": essay,
+        "can_comment": frame.can_comment,
+        "can_submit_proxy": frame.can_submit_proxy,
+        "needs_name": frame.needs_name,
+        "following": frame.following,
+        "form": form,
         "comment_address": comment_address(essay.slug),
-        "following": getattr(essay, "followed", False),
+        "csrf_token": pagecache.CSRF_TOKEN,
+        # The site's context processors would ask again; the frame has the answers.
+        "desk": {"show": frame.desk[0], "pending": frame.desk[1]},
+        "received_keys": list(frame.received_keys),
     }
+    return render_to_string("essays/detail.html", context, request)
+
+
+def reader_values(request: HttpRequest) -> tuple[str, str, str]:
+    """This reader's own values for a kept page (pagecache.PER_READER): CSRF token, submission key, shown-at."""
+    return get_token(request), str(uuid.uuid4()), shown_now()
+
+
+def page_parts(request: HttpRequest, essay: Essay, view: View) -> tuple[bytes, ...]:
+    """The essay page with its discussion for the request's reader, cut for pagecache.filled (to keep)."""
+    actor = reader(request)
+    return pagecache.with_thread(page_frame(request, essay, actor), render_thread(essay, actor, view))
+
+
+def essay_page(request: HttpRequest, essay: Essay, view: View) -> bytes:
+    """The essay page with its discussion, for the request's reader (joined once: it may be megabytes)."""
+    actor = reader(request)
+    frame, thread = page_frame(request, essay, actor), render_thread(essay, actor, view)
+    return pagecache.filled(frame, reader_values(request), thread)

@@ -4,14 +4,17 @@ Each rule is a plain function of the actor and the object, so that the
 views, the pages and the tests all ask the same question.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Func, OuterRef, Q, QuerySet, StringAgg, Subquery, Value
 from django.utils import timezone
 
 from forum.essays.models import Essay
+from forum.lib.prepared import Prepared
 from forum.lib.reader import Actor
 from forum.moderation.models import Policy
 
@@ -36,12 +39,10 @@ def site_moderators() -> QuerySet:
 
 
 def is_site_moderator(actor: Actor) -> bool:
-    """A moderator of every essay (one query, once per request)."""
+    """A moderator of every essay."""
     if actor.user is None or not actor.user.is_active:
         return False
-    if actor.user.is_superuser:
-        return True
-    return actor.remember("site_moderator", lambda: site_moderators().filter(pk=actor.user.pk).exists())
+    return actor.user.is_superuser or member_facts(actor).moderates_everywhere
 
 
 def is_active_member(actor: Actor) -> bool:
@@ -144,12 +145,12 @@ def is_shown_in_thread(comment: Comment) -> bool:
 
 def can_submit_proxy(actor: Actor, essay: Essay) -> bool:
     """Members with a verified email may post for someone else where comments are open."""
-    return actor.is_member and bool(actor.verified_emails) and can_comment_on(actor, essay)
+    return actor.is_member and bool(member_facts(actor).verified_emails) and can_comment_on(actor, essay)
 
 
 def is_posting_for_themselves(actor: Actor, person_email: str) -> bool:
     """Naming one's own verified address as "someone else" is refused."""
-    return bool(person_email) and person_email.strip().lower() in actor.verified_emails
+    return bool(person_email) and person_email.strip().lower() in member_facts(actor).verified_emails
 
 
 def is_self_approval(actor: Actor, comment: Comment) -> bool:
@@ -219,11 +220,86 @@ def desk_scope(actor: Actor, essay_field: str = "essay") -> Q:
 
 def can_open_desk(actor: Actor) -> bool:
     """The moderators' desk: site moderators, and authors for their own essays."""
-    if is_site_moderator(actor):
-        return True
-    return is_active_member(actor) and actor.remember(
-        "writes_essays", lambda: Essay.objects.filter(author_id=actor.member_id).exists()
+    return is_site_moderator(actor) or (is_active_member(actor) and member_facts(actor).writes_essays)
+
+
+def awaiting_decision(member, own_essays_only: bool) -> tuple[QuerySet, QuerySet]:
+    """What waits for a moderator (`member`: an id, or an OuterRef to one) to decide, everywhere or on
+    their own essays (desk_scope): comments and corrections, not their own comments nor, unless
+    self-approval is allowed, what they posted on someone's behalf."""
+    comments = Comment.objects.filter(status=Comment.Status.PENDING).exclude(author_id=member)
+    if not settings.FORUM_ALLOW_SELF_APPROVAL:
+        comments = comments.exclude(provenance__submitter_id=member)
+    corrections = Correction.objects.filter(status=Correction.Status.PENDING)
+    if own_essays_only:
+        comments = comments.filter(essay__author_id=member)
+        corrections = corrections.filter(comment__essay__author_id=member)
+    return comments, corrections
+
+
+def waiting_count(actor: Actor) -> int:
+    """What waits on the desk for this moderator (the header's desk link); 0 for whoever has no desk."""
+    return member_facts(actor).waiting if can_open_desk(actor) else 0
+
+
+# --- What the rules ask about a member, read at once ---------------------------
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """What the rules ask about a member on nearly every page, read in one query once per request."""
+
+    moderates_everywhere: bool = False
+    writes_essays: bool = False
+    verified_emails: frozenset[str] = frozenset()  # lower-cased
+    waiting: int = 0  # what waits for them to decide on the desk, in the scope they moderate
+
+
+def member_facts(actor: Actor) -> MemberFacts:
+    """The member's facts (none for a guest): one query, once per request."""
+    if actor.user is None:
+        return MemberFacts()
+    return actor.remember("member_facts", lambda: _read_facts(actor.user.pk))
+
+
+def _facts_of(user: int) -> QuerySet:
+    me = OuterRef("pk")
+    comments_all, corrections_all = awaiting_decision(me, own_essays_only=False)
+    comments_own, corrections_own = awaiting_decision(me, own_essays_only=True)
+    verified = EmailAddress.objects.filter(user=me, verified=True).order_by().values("user")
+    return (
+        get_user_model()
+        .objects.filter(pk=user)
+        .annotate(
+            moderates=Exists(site_moderators().filter(pk=me)),
+            writes=Exists(Essay.objects.filter(author=me)),
+            addresses=Subquery(verified.annotate(joined=StringAgg("email", Value("\n"))).values("joined")),
+            waiting_all=_count(comments_all) + _count(corrections_all),
+            waiting_own=_count(comments_own) + _count(corrections_own),
+        )
+        .values("moderates", "writes", "addresses", "waiting_all", "waiting_own")
     )
+
+
+_facts_query = Prepared(_facts_of, user=int)
+
+
+def _read_facts(user_id: int) -> MemberFacts:
+    row = _facts_query.row(user=user_id)
+    if row is None:
+        return MemberFacts()
+    moderates, addresses = bool(row["moderates"]), row["addresses"] or ""
+    return MemberFacts(
+        moderates_everywhere=moderates,
+        writes_essays=bool(row["writes"]),
+        verified_emails=frozenset(email.lower() for email in addresses.split("\n") if email),
+        waiting=row["waiting_all"] if moderates else row["waiting_own"],
+    )
+
+
+def _count(queryset: QuerySet) -> Subquery:
+    """COUNT(*) of `queryset` as a subquery (no GROUP BY: one row)."""
+    return Subquery(queryset.order_by().annotate(n=Func("pk", function="COUNT")).values("n"))
 
 
 # --- Moderation ---------------------------------------------------------------

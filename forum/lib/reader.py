@@ -11,10 +11,8 @@ this object; it never decides.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
@@ -53,14 +51,6 @@ class Actor:
     def is_public(self) -> bool:
         """Sees exactly what every anonymous reader sees, so may share a cached page."""
         return not self.is_member and not self.guest_comment_ids and not self.guest
-
-    @cached_property
-    def verified_emails(self) -> frozenset[str]:
-        """The member's addresses that allauth has verified (one query, when asked)."""
-        if self.user is None:
-            return frozenset()
-        addresses = EmailAddress.objects.filter(user=self.user, verified=True).values_list("email", flat=True)
-        return frozenset(email.lower() for email in addresses)
 
     def remember(self, question: str, answer: Callable[[], Any]) -> Any:
         """The answer to a question about this reader, worked out once (a rule's query)."""

@@ -5,20 +5,9 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from forum.discussion import rules
-from forum.discussion.models import Comment, Correction
+from forum.discussion.models import Comment
 from forum.essays.models import Essay
 from forum.lib.mail import queue_email
-
-
-def waiting_count(actor: rules.Actor) -> int:
-    """What waits for this moderator to decide (the header's desk link): comments and corrections,
-    not their own comments nor, unless self-approval is allowed, what they posted on someone's behalf."""
-    comments = Comment.objects.filter(rules.desk_scope(actor), status=Comment.Status.PENDING)
-    comments = comments.exclude(author_id=actor.member_id)
-    if not settings.FORUM_ALLOW_SELF_APPROVAL:
-        comments = comments.exclude(provenance__submitter_id=actor.member_id)
-    corrections = Correction.objects.filter(rules.desk_scope(actor, "comment__essay"), status=Correction.Status.PENDING)
-    return comments.count() + corrections.count()
 
 
 def item_awaits(comment, why: str = "", correction: bool = False) -> None:

@@ -114,7 +114,7 @@ def ban(actor: rules.Actor, *, reason: str, user=None, email: str = "", until: d
         raise DiscussionError("Please give a reason for the ban.")
     if user is None and not email.strip():
         raise DiscussionError("Say whom to ban: a member or an email address.")
-    own_addresses = {actor.user.email.lower(), *actor.verified_emails} if actor.is_member else set()
+    own_addresses = {actor.user.email.lower(), *rules.member_facts(actor).verified_emails} if actor.is_member else set()
     if (user is not None and user.pk == actor.member_id) or email.strip().lower() in own_addresses:
         raise NotAllowed("You cannot ban yourself.")
     with transaction.atomic():
