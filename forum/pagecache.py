@@ -197,19 +197,20 @@ def comment_key(comment: Comment, essay: Essay) -> str:
 
 
 def comment_parts(
-    comments: list[Comment], essay: Essay, render: Callable[[Comment], str]
+    comments: list[Comment], essay: Essay, render: Callable[[list[Comment]], dict[int, str]]
 ) -> dict[int, tuple[str, ...]]:
     """Each comment's rendering cut at PART, by id: kept in this process and the shared cache under
-    comment_key, so only the comments that changed since are rendered (`render(comment)`) again."""
+    comment_key, so only the comments that changed since are rendered (`render(comments)`, each
+    one's rendering by id) again."""
     keys = {comment.pk: comment_key(comment, essay) for comment in comments}
     parts = {pk: kept for pk, key in keys.items() if (kept := _comments.get(key)) is not None}
     if len(parts) < len(keys):
         wanted = {key: pk for pk, key in keys.items() if pk not in parts}
         parts.update((wanted[key], value) for key, value in cache.get_many(list(wanted)).items())
         rendered = {}
-        for comment in comments:
-            if comment.pk not in parts:
-                parts[comment.pk] = rendered[keys[comment.pk]] = tuple(render(comment).split(PART))
+        missing = [comment for comment in comments if comment.pk not in parts]
+        for pk, html in (render(missing) if missing else {}).items():
+            parts[pk] = rendered[keys[pk]] = tuple(html.split(PART))
         if rendered:
             cache.set_many(rendered, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
         if len(_comments) + len(wanted) > RECENT_COMMENTS:

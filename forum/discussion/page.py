@@ -8,7 +8,7 @@ from functools import partial
 from django.conf import settings
 from django.contrib import messages
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, StringAgg, Subquery, TextField, Value
+from django.db.models import Exists, OuterRef, QuerySet, StringAgg, Subquery, TextField, Value
 from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from forum import pagecache
 from forum.essays.models import Essay
 from forum.lib.mail import comment_address
-from forum.lib.prepared import Prepared
+from forum.lib.prepared import Prepared, count_of
 from forum.lib.reader import GUEST_FIELDS, reader
 
 from . import rules, tree
@@ -77,32 +77,42 @@ def _threads_of(comments: list[Comment], newest_first: bool) -> list[Comment]:
     return [comment for group in reversed(groups) for comment in group]
 
 
+# What laying out a discussion reads of each comment: its place, its state, its version. The rest
+# is read only for the comments rendered again (_render_comments).
+THREAD_FIELDS = ("id", "parent_id", "path", "status", "version")
+
+
 def thread_page(essay: Essay, view: View) -> ThreadPage:
-    """One page of the discussion in three queries, whatever its size.
+    """One page of the discussion in two queries, whatever its size.
 
     Up to FORUM_PAGINATE_ABOVE comments, every thread is shown; above it,
     FORUM_THREADS_PER_PAGE top-level threads with all their replies. A page's
     threads are contiguous in path order, so one range query fetches them.
     """
     visible = Comment.objects.filter(essay=essay).exclude(status__in=Comment.WAITING)
-    stats = visible.aggregate(
-        shown=Count("pk"),
-        published=Count("pk", filter=Q(status=Comment.Status.PUBLISHED)),
-        roots=Count("pk", filter=Q(parent__isnull=True)),
+    # Every top-level path in order, each row with the discussion's counts (computed once by the
+    # database): no roots, no visible comments, since a visible reply keeps its thread's root shown.
+    roots = list(
+        visible.filter(parent__isnull=True)
+        .order_by("-path" if view.order == "newest" else "path")
+        .annotate(shown=count_of(visible), published=count_of(visible.filter(status=Comment.Status.PUBLISHED)))
+        .values_list("path", "shown", "published")
     )
-    paginate = not view.everything and stats["shown"] > settings.FORUM_PAGINATE_ABOVE
+    shown, published = (roots[0][1], roots[0][2]) if roots else (0, 0)
+    paginate = not view.everything and shown > settings.FORUM_PAGINATE_ABOVE
     per_page = settings.FORUM_THREADS_PER_PAGE
-    pages = max(1, -(-stats["roots"] // per_page)) if paginate else 1
+    pages = max(1, -(-len(roots) // per_page)) if paginate else 1
     page = min(view.page, pages)
-    roots = visible.filter(parent__isnull=True).order_by("-path" if view.order == "newest" else "path")
-    roots = roots.values_list("path", flat=True)
-    shown_roots = list(roots[(page - 1) * per_page : page * per_page] if paginate else roots)
+    shown_roots = [
+        path for path, _shown, _published in (roots[(page - 1) * per_page : page * per_page] if paginate else roots)
+    ]
     comments: list[Comment] = []
     if shown_roots:
         low, high = min(shown_roots), max(shown_roots)
-        comments = list(Comment.objects.in_thread(essay).filter(path__gte=low, path__lt=high + "~"))
+        in_range = visible.filter(path__gte=low, path__lt=high + "~").order_by("path")
+        comments = list(in_range.only(*THREAD_FIELDS))
     thread = tree.layout(_threads_of(comments, view.order == "newest"), rules.is_shown_in_thread)
-    return ThreadPage(thread, stats["published"], page, pages, view)
+    return ThreadPage(thread, published, page, pages, view)
 
 
 # What a reader who follows a link to a comment they cannot see is told, by its status.
@@ -139,11 +149,10 @@ def render_thread(essay: Essay, actor: rules.Actor, view: View) -> tuple[bytes, 
     """
     may_flag, may_post_for_others = rules.may_flag(actor), actor.is_member and rules.can_submit_proxy(actor, essay)
     variant = ("thread", may_flag, may_post_for_others, rules.can_comment_on(actor, essay), *astuple(view))
-    loaded: list[Comment] = []  # the page's comments, if it is put together in this request
     parts, slots = pagecache.kept_thread(
-        essay, variant, partial(_thread_for_others, essay, actor, view, may_flag, may_post_for_others, loaded)
+        essay, variant, partial(_thread_for_others, essay, actor, view, may_flag, may_post_for_others)
     )
-    own = _own_links(essay, actor, slots, may_post_for_others, loaded)
+    own = _own_links(essay, actor, slots, may_post_for_others)
     if not own:
         return parts
     theirs = list(parts)
@@ -153,18 +162,16 @@ def render_thread(essay: Essay, actor: rules.Actor, view: View) -> tuple[bytes, 
 
 
 def _thread_for_others(
-    essay: Essay, actor: rules.Actor, view: View, may_flag: bool, may_post_for_others: bool, loaded: list[Comment]
+    essay: Essay, actor: rules.Actor, view: View, may_flag: bool, may_post_for_others: bool
 ) -> pagecache.KeptThread:
-    """The discussion as a reader of this kind sees comments that are not theirs (the comments it
-    loads are put in `loaded`)."""
+    """The discussion as a reader of this kind sees comments that are not theirs."""
     page = thread_page(essay, view)
-    loaded.extend(item.comment for item in page.thread)
     for item in page.thread:
         if not item.tombstone:
             item.can_reply = rules.can_reply_to(actor, item.comment, essay)
             item.can_reply_for_someone = item.can_reply and may_post_for_others
             item.can_flag = may_flag and rules.is_flaggable(item.comment)
-    rendered = pagecache.comment_parts([item.comment for item in page.thread], essay, partial(_render_comment, essay))
+    rendered = pagecache.comment_parts([item.comment for item in page.thread], essay, partial(_render_comments, essay))
     heading, pager = render_to_string("discussion/_thread.html", {"essay": essay, "page": page}).split(pagecache.PART)
     parts, slots = [heading], {}
     for piece, comment_id in _comments_html(page.thread, rendered):
@@ -175,20 +182,15 @@ def _thread_for_others(
     return tuple(part.encode() for part in parts), slots
 
 
-def _own_links(
-    essay: Essay, actor: rules.Actor, slots: dict[int, int], may_post_for_others: bool, loaded: list[Comment]
-) -> dict[int, bytes]:
+def _own_links(essay: Essay, actor: rules.Actor, slots: dict[int, int], may_post_for_others: bool) -> dict[int, bytes]:
     """The action links of this reader's own comments on the page (edit, delete; no flag), by part
-    index; from the comments `loaded` in this request, or else from one query."""
+    index; the comments read in one query, if any of theirs is on the page."""
     if actor.is_public:
         return {}
-    if loaded:
-        candidates = loaded
-    else:
-        on_page = [pk for pk in _own_ids(essay, actor) if pk in slots]
-        candidates = Comment.objects.in_thread(essay).filter(pk__in=on_page) if on_page else []
-    own = [comment for comment in candidates if comment.pk in slots and rules.is_own(actor, comment)]
-    rendered = pagecache.comment_parts(own, essay, partial(_render_comment, essay))
+    on_page = [pk for pk in _own_ids(essay, actor) if pk in slots]
+    candidates = Comment.objects.in_thread(essay).filter(pk__in=on_page) if on_page else []
+    own = [comment for comment in candidates if rules.is_own(actor, comment)]
+    rendered = pagecache.comment_parts(own, essay, partial(_render_comments, essay))
     links = {}
     for comment in own:
         can_reply = rules.can_reply_to(actor, comment, essay)
@@ -214,6 +216,13 @@ def _own_ids(essay: Essay, actor: rules.Actor) -> set[int]:
 def _links(allowed: tuple[bool, ...], rendered: tuple[str, ...]) -> str:
     """The links of a rendered comment (its parts 1 to 5) that `allowed` says, in order."""
     return "".join(link for may, link in zip(allowed, rendered[1:6], strict=True) if may)
+
+
+def _render_comments(essay: Essay, comments: list[Comment]) -> dict[int, str]:
+    """Each comment's rendering, by id: read whole first if only its head was read (THREAD_FIELDS)."""
+    partial_ids = [comment.pk for comment in comments if comment.get_deferred_fields()]
+    whole = {comment.pk: comment for comment in Comment.objects.in_thread(essay).filter(pk__in=partial_ids)}
+    return {comment.pk: _render_comment(essay, whole.get(comment.pk, comment)) for comment in comments}
 
 
 def _render_comment(essay: Essay, comment: Comment) -> str:

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, Func, OuterRef, Q, QuerySet, StringAgg, Subquery, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, StringAgg, Subquery, Value
 from django.utils import timezone
 
 from forum.essays.models import Essay
-from forum.lib.prepared import Prepared
+from forum.lib.prepared import Prepared, count_of
 from forum.lib.reader import Actor
 from forum.moderation.models import Policy
 
@@ -274,8 +274,8 @@ def _facts_of(user: int) -> QuerySet:
             moderates=Exists(site_moderators().filter(pk=me)),
             writes=Exists(Essay.objects.filter(author=me)),
             addresses=Subquery(verified.annotate(joined=StringAgg("email", Value("\n"))).values("joined")),
-            waiting_all=_count(comments_all) + _count(corrections_all),
-            waiting_own=_count(comments_own) + _count(corrections_own),
+            waiting_all=count_of(comments_all) + count_of(corrections_all),
+            waiting_own=count_of(comments_own) + count_of(corrections_own),
         )
         .values("moderates", "writes", "addresses", "waiting_all", "waiting_own")
     )
@@ -295,11 +295,6 @@ def _read_facts(user_id: int) -> MemberFacts:
         verified_emails=frozenset(email.lower() for email in addresses.split("\n") if email),
         waiting=row["waiting_all"] if moderates else row["waiting_own"],
     )
-
-
-def _count(queryset: QuerySet) -> Subquery:
-    """COUNT(*) of `queryset` as a subquery (no GROUP BY: one row)."""
-    return Subquery(queryset.order_by().annotate(n=Func("pk", function="COUNT")).values("n"))
 
 
 # --- Moderation ---------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import cache
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Func, QuerySet, Subquery
 
 # Stand-ins no real value equals: ids are positive, and no text starts with a NUL.
 _STAND_IN_ID = -7_000_001
@@ -59,3 +59,8 @@ class Prepared:
             for convert in functions:
                 found[index] = convert(found[index], expression, connection)
         return dict(zip(columns, found, strict=True))
+
+
+def count_of(queryset: QuerySet) -> Subquery:
+    """COUNT(*) of `queryset` as a scalar subquery (no GROUP BY: one row), to annotate another query with."""
+    return Subquery(queryset.order_by().annotate(n=Func("pk", function="COUNT")).values("n"))
