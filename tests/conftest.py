@@ -172,3 +172,10 @@ def outcome(response) -> int | str:
     if response.status_code == 302 and "/accounts/login/" in response["Location"]:
         return LOGIN
     return response.status_code
+
+
+def only_its_writer_sees(writer: Client, essay: Essay, text: str) -> None:
+    """A comment not yet published is on its writer's page, marked so, and on nobody else's."""
+    page = writer.get(essay.get_absolute_url()).text
+    assert text in page and "not yet published" in page
+    assert text not in Client().get(essay.get_absolute_url()).text

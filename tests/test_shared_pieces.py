@@ -221,3 +221,33 @@ def test_each_reader_gets_a_working_form_of_their_own_from_a_kept_page(essay, me
     )
     assert response.status_code == 302, response.text
     assert "Posted from a kept page." in thread_of(client, essay)
+
+
+# --- A writer's own comments that are not published yet ------------------------------------------
+
+
+def test_a_held_comment_is_shown_to_its_writer_alone(essay, member, other, moderator):
+    parent = add_comment(essay, body="A published point.")
+    held = add_comment(essay, parent=parent, author=member, body="My held reply.", status=Comment.Status.PENDING)
+    for client in (reader(other), reader(moderator), reader()):  # kept pages first, for every kind of reader
+        assert "My held reply." not in thread_of(client, essay)
+    alices = thread_of(reader(member), essay)
+    assert "My held reply." in alices and "Waiting for a moderator" in alices
+    assert reverse("discussion:receipt", kwargs={"pk": held.pk}) in alices
+    assert reverse("discussion:permalink", kwargs={"pk": parent.pk}) in alices  # in reply to it
+    for client in (reader(other), reader(moderator), reader()):  # and after hers was put together
+        assert "My held reply." not in thread_of(client, essay)
+    moderation.decide(Actor(user=moderator), held, Decision.APPROVE)
+    alices = thread_of(reader(member), essay)
+    assert "Waiting for a moderator" not in alices and alices.count("My held reply.") == 1
+    assert "My held reply." in thread_of(reader(other), essay)
+
+
+def test_a_guests_unconfirmed_comment_is_shown_to_the_browser_that_posted_it(essay, guest_data):
+    guest = Client()
+    guest.post(reverse("discussion:comment", kwargs={"slug": essay.slug}), form_data(**guest_data))
+    html = thread_of(guest, essay)
+    assert "There is already a concept called" in html
+    assert "Waiting for you to confirm your email address" in html
+    assert "There is already a concept called" not in thread_of(reader(), essay)
+    assert "There is already a concept called" not in thread_of(guest_browser(), essay)

@@ -31,12 +31,11 @@ class CommentQuerySet(models.QuerySet):
         Comments still waiting (for an email confirmation or a moderator)
         cannot have replies, so they are never needed to keep the shape.
         """
-        return (
-            self.filter(essay=essay)
-            .exclude(status__in=Comment.WAITING)
-            .select_related("provenance__submitter", "received_mail")
-            .order_by("path")
-        )
+        return self.filter(essay=essay).exclude(status__in=Comment.WAITING).whole().order_by("path")
+
+    def whole(self) -> "CommentQuerySet":
+        """With what a comment's rendering shows of its provenance (who posted it for whom, a mail)."""
+        return self.select_related("provenance__submitter", "received_mail")
 
 
 class Comment(models.Model):

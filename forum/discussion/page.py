@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, StringAgg, Subquery, TextField, Value
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Concat
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -152,12 +152,15 @@ def render_thread(essay: Essay, actor: rules.Actor, view: View) -> tuple[bytes, 
     parts, slots = pagecache.kept_thread(
         essay, variant, partial(_thread_for_others, essay, actor, view, may_flag, may_post_for_others)
     )
-    own = _own_links(essay, actor, slots, may_post_for_others)
-    if not own:
+    own, held = _own_comments(essay, actor, slots, may_post_for_others)
+    if not (own or held):
         return parts
     theirs = list(parts)
     for index, links in own.items():
         theirs[index] = links
+    if held:  # after the heading
+        context = {"comments": held, "essay": essay, "actor": actor}
+        theirs[0] += render_to_string("discussion/_held.html", context).encode()
     return tuple(theirs)
 
 
@@ -182,14 +185,19 @@ def _thread_for_others(
     return tuple(part.encode() for part in parts), slots
 
 
-def _own_links(essay: Essay, actor: rules.Actor, slots: dict[int, int], may_post_for_others: bool) -> dict[int, bytes]:
-    """The action links of this reader's own comments on the page (edit, delete; no flag), by part
-    index; the comments read in one query, if any of theirs is on the page."""
+def _own_comments(
+    essay: Essay, actor: rules.Actor, slots: dict[int, int], may_post_for_others: bool
+) -> tuple[dict[int, bytes], list[Comment]]:
+    """This reader's own comments: the action links of those on the page (edit, delete; no flag), by
+    part index, and those not published yet, which only they see (rules.sees_held); the comments
+    read in one query, if there are any."""
     if actor.is_public:
-        return {}
-    on_page = [pk for pk in _own_ids(essay, actor) if pk in slots]
-    candidates = Comment.objects.in_thread(essay).filter(pk__in=on_page) if on_page else []
-    own = [comment for comment in candidates if rules.is_own(actor, comment)]
+        return {}, []
+    statuses = _own_statuses(essay, actor)
+    wanted = [pk for pk, status in statuses.items() if pk in slots or status in Comment.WAITING]
+    candidates = Comment.objects.filter(essay_id=essay.pk, pk__in=wanted).whole().order_by("path") if wanted else []
+    held = [comment for comment in candidates if comment.status in Comment.WAITING and rules.sees_held(actor, comment)]
+    own = [comment for comment in candidates if comment.pk in slots and rules.is_own(actor, comment)]
     rendered = pagecache.comment_parts(own, essay, partial(_render_comments, essay))
     links = {}
     for comment in own:
@@ -202,15 +210,15 @@ def _own_links(essay: Essay, actor: rules.Actor, slots: dict[int, int], may_post
             rules.can_delete(actor, comment),
         )
         links[slots[comment.pk]] = _links(allowed, rendered[comment.pk]).encode()
-    return links
+    return links, held
 
 
-def _own_ids(essay: Essay, actor: rules.Actor) -> set[int]:
-    """Ids of the essay's comments rules.owned_by this reader: read with the essay for a member
-    (essay_for), else one query."""
-    if (known := getattr(essay, "own_ids", None)) is not None and not (actor.guest_comment_ids or actor.guest):
+def _own_statuses(essay: Essay, actor: rules.Actor) -> dict[int, str]:
+    """The status of each of the essay's comments rules.owned_by this reader, by id: read with the
+    essay for a member (essay_for), else one query."""
+    if (known := getattr(essay, "own", None)) is not None and not (actor.guest_comment_ids or actor.guest):
         return known
-    return set(Comment.objects.filter(essay_id=essay.pk).filter(rules.owned_by(actor)).values_list("pk", flat=True))
+    return dict(Comment.objects.filter(essay_id=essay.pk).filter(rules.owned_by(actor)).values_list("pk", "status"))
 
 
 def _links(allowed: tuple[bool, ...], rendered: tuple[str, ...]) -> str:
@@ -221,7 +229,7 @@ def _links(allowed: tuple[bool, ...], rendered: tuple[str, ...]) -> str:
 def _render_comments(essay: Essay, comments: list[Comment]) -> dict[int, str]:
     """Each comment's rendering, by id: read whole first if only its head was read (THREAD_FIELDS)."""
     partial_ids = [comment.pk for comment in comments if comment.get_deferred_fields()]
-    whole = {comment.pk: comment for comment in Comment.objects.in_thread(essay).filter(pk__in=partial_ids)}
+    whole = {comment.pk: comment for comment in Comment.objects.filter(pk__in=partial_ids).whole()}
     return {comment.pk: _render_comment(essay, whole.get(comment.pk, comment)) for comment in comments}
 
 
@@ -254,12 +262,14 @@ def _comments_html(thread: tree.Thread, rendered: dict[int, tuple[str, ...]]) ->
 
 
 def _as_member_sees(slug: str, user: int) -> QuerySet:
-    """The essay's head (pagecache.HEAD_FIELDS), whether the member follows it, and their comments in it."""
-    theirs = Comment.objects.filter(essay=OuterRef("pk"), author_id=user).exclude(status__in=Comment.WAITING)
-    ids = theirs.order_by().values("essay").annotate(ids=StringAgg(Cast("pk", TextField()), Value(",")))
+    """The essay's head (pagecache.HEAD_FIELDS), whether the member follows it, and their comments in it
+    ("id:status,...")."""
+    theirs = Comment.objects.filter(essay=OuterRef("pk"), author_id=user).order_by().values("essay")
+    each = Concat(Cast("pk", TextField()), Value(":"), "status", output_field=TextField())
+    own = theirs.annotate(own=StringAgg(each, Value(","))).values("own")
     follows = Subscription.objects.filter(essay=OuterRef("pk"), user_id=user)
-    essays = Essay.objects.filter(slug=slug).annotate(followed=Exists(follows), own_ids=Subquery(ids.values("ids")))
-    return essays.values(*pagecache.HEAD_FIELDS, "followed", "own_ids")
+    essays = Essay.objects.filter(slug=slug).annotate(followed=Exists(follows), own=Subquery(own))
+    return essays.values(*pagecache.HEAD_FIELDS, "followed", "own")
 
 
 _member_essay = Prepared(_as_member_sees, slug=str, user=int)
@@ -267,7 +277,8 @@ _member_essay = Prepared(_as_member_sees, slug=str, user=int)
 
 def essay_for(actor: rules.Actor, slug: str) -> Essay | None:
     """The essay's head for this reader, or None if it is not published; for a member, in the same
-    query, whether they follow it (`followed`) and the ids of their comments in it (`own_ids`)."""
+    query, whether they follow it (`followed`) and the status of each of their comments in it, by id
+    (`own`)."""
     if not actor.is_member:
         essay = pagecache.head(slug)
         return essay if essay is not None and essay.is_published else None
@@ -276,7 +287,8 @@ def essay_for(actor: rules.Actor, slug: str) -> Essay | None:
         return None
     essay = Essay.from_db(connection.alias, pagecache.HEAD_FIELDS, [row[name] for name in pagecache.HEAD_FIELDS])
     essay.followed = bool(row["followed"])
-    essay.own_ids = {int(pk) for pk in (row["own_ids"] or "").split(",") if pk}
+    pairs = (pair.split(":") for pair in (row["own"] or "").split(",") if pair)
+    essay.own = {int(pk): status for pk, status in pairs}
     return essay if essay.is_published else None
 
 

@@ -323,6 +323,12 @@ def is_own(actor: Actor, comment: Comment) -> bool:
     return bool(email) and email == comment.author_email.strip().lower()
 
 
+def sees_held(actor: Actor, comment: Comment) -> bool:
+    """A comment not yet published (waiting for its email confirmation or a moderator) is shown in the
+    discussion to its writer alone, who may open its receipt; moderators have the desk."""
+    return comment.status in Comment.WAITING and wrote(actor, comment)
+
+
 def owned_by(actor: Actor) -> Q:
     """At least every comment is_own() calls theirs, as a query (the rules still decide each one)."""
     mine = Q(pk__in=actor.guest_comment_ids)
