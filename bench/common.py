@@ -204,7 +204,12 @@ def wrk(server: Server, path: str, seconds: float, latency: bool = True, cookie:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     ours = (after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime) * HZ  # wrk itself
     other = (busy_ticks() - busy - (server.cpu_ticks() - served) - ours) * 100 / (elapsed * HZ * NCPU)
-    result = {"other_cpu_pct": max(0, round(other)), "raw": output}
+    return {"other_cpu_pct": max(0, round(other)), **parse_wrk(output)}
+
+
+def parse_wrk(output: str) -> dict:
+    """wrk's report: req/s, requests, p50 and p99 (with --latency), errors (non-2xx/3xx and socket)."""
+    result = {"raw": output}
     result["rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     result["requests"] = int(re.search(r"(\d+) requests in", output).group(1))
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))  # "50%    1.74s "

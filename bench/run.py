@@ -168,13 +168,33 @@ def ours(n: int) -> dict:
         for row in rows.values():
             row.update(measure_url(server, row["path"], row.get("cookie", "")))
     readers_in_process = {"first page": kinds[0], "whole thread": kinds[1]}
+    live = live_discussion(env, slug, cookies) if n in LIVE_NS else None
     return {
         "n": n,
         "md5": md5(data),
         "load_seconds": round(load_seconds, 1),
         "rows": rows,
         "readers": readers_in_process,
+        "live": live,
     }
+
+
+LIVE_NS = (1000,)  # the sizes a live discussion is run at (issue 17)
+
+
+def live_discussion(env: dict, slug: str, cookies: dict[str, str]) -> dict:
+    """bench/live.py: readers, half of them members, while comments are posted through the form."""
+    log("  a live discussion: readers while 2 comments a second are posted ...")
+    wait_quiet()
+    database = env["DATABASE_URL"].removeprefix("sqlite:///")
+    command = [PYTHON, str(ROOT / "bench" / "live.py"), "--database", database, "--slug", slug]
+    command += ["--cookies", json.dumps(cookies), "--seconds", knob("BENCH_SECONDS")]
+    result = subprocess.run(command, cwd=ROOT / "bench", env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    sys.stderr.write(result.stderr)
+    found = [json.loads(line[7:]) for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    if not found:
+        return {"failed": f"live.py failed ({result.returncode}): {result.stderr[-300:]}"}
+    return found[-1]
 
 
 # --- the peer: django-comments-xtd through the harness ----------------------------------------------
@@ -301,6 +321,21 @@ def table(result: dict, peer: dict | None) -> list[str]:
                 f"    {label + ', ' + kind:40}{row['queries_warm']:>9}{row['render_warm_ms']:>10.1f}"
                 f"{cell(row.get('render_after_change_ms')):>24}"
             )
+    live = result.get("live")
+    if live and "failed" not in live:
+        lines.append(
+            f"  a live discussion (first page, {live['rate']:g} posts/s through the form, {live['seconds']:g} s):"
+            f" {live['posted']} posted, {len(live['stale'])} stale pages, {len(live['errors'])} poster errors"
+        )
+        for kind in live["live"]:
+            before, during = live["read_only"][kind], live["live"][kind]
+            lines.append(
+                f"    {kind:12} read-only {before['rps']:8,.1f} req/s, p50 {cell(before['p50_ms'])}, p99"
+                f" {cell(before['p99_ms'])} ms | live {during['rps']:8,.1f} req/s, p50 {cell(during['p50_ms'])},"
+                f" p99 {cell(during['p99_ms'])} ms, {during['errors']} errors"
+            )
+    elif live:
+        lines.append(f"  a live discussion: {live['failed']}")
     if peer and "rps" in peer:
         lines.append(
             f"  {'xtd, whole thread':24}{peer['queries'] or '-':>9}{'':>15}{peer['bytes']:>12,}{n:>10}"
@@ -429,6 +464,25 @@ def reader_targets(results: dict[int, dict]) -> list[str]:
         for kind in ("anonymous", "member"):
             ms = measured[n][label][kind]["render_after_change_ms"]
             verdict(ms <= limit, f"N = {n:,}, {label}, first {kind} reader after a new comment: {ms:.1f} <= {limit} ms")
+    for n in LIVE_NS:
+        live = results.get(n, {}).get("live")
+        if not live or "failed" in live:
+            verdict(None, f"a live discussion at N = {n:,}: {live['failed'] if live else 'not run'}")
+            continue
+        for kind, during in live["live"].items():
+            before = live["read_only"][kind]
+            rps, p99 = during["rps"] / before["rps"], during["p99_ms"] / before["p99_ms"]
+            verdict(
+                rps >= 0.8 and p99 <= 3 and during["errors"] == 0,
+                f"N = {n:,}, a live discussion, {kind} readers: {rps:.2f}x the read-only req/s (>= 0.8),"
+                f" p99 {before['p99_ms']} -> {during['p99_ms']} ms ({p99:.1f}x, <= 3), {during['errors']} errors",
+            )
+        clean = not live["stale"] and not live["errors"] and live["posted"] > 0
+        verdict(
+            clean,
+            f"N = {n:,}, a live discussion: {live['posted']} comments posted, each seen by the next readers"
+            f" ({len(live['stale'])} stale pages, {len(live['errors'])} poster errors)",
+        )
     for kind in ("member", "writer", "moderator", "guest"):
         counts = [measured[n][label][kind]["queries_warm"] for n in sorted(measured) for label in measured[n]]
         verdict(
@@ -471,7 +525,7 @@ def main() -> None:
     for result in posting:
         summary = result.get("summary") or [f"{result['database']}: skipped ({result.get('skipped')})"]
         report += [f"  {line}" for line in summary]
-    report += ["", "Targets (issue 7)", *targets(results, peers, posting)]
+    report += ["", "Targets (issues 7 and 17)", *targets(results, peers, posting)]
 
     text = "\n".join(report) + "\n"
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
