@@ -32,6 +32,7 @@ import os
 import re
 from collections.abc import Callable, Hashable, Iterable
 from functools import cache as cache_for_process
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -249,20 +250,55 @@ class Recent[Value]:
             self._kept[key] = value
         return value
 
+    def put(self, key: str, value: Value) -> None:
+        """Keep `value` under `key` in place of what was kept (made again before its key changed)."""
+        cache.set(key, value, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
+        self._kept.pop(key, None)
+        self.get(key, lambda: value)
+
     def clear(self) -> None:
         self._kept.clear()
 
 
-# A discussion put together for every reader of one kind (who may flag, who may post on someone's
-# behalf) from the kept comments: its parts, and where each comment's action links stand among them,
-# so that a reader's own comments get their own links (edit, delete) in place.
-KeptThread = tuple[tuple[bytes, ...], dict[int, int]]
-_threads: Recent[KeptThread] = Recent(entries=16, size=lambda thread: size(thread[0]))
+class KeptThread(NamedTuple):
+    """A discussion put together for every reader of one kind (who may flag, who may post on someone's
+    behalf) from the kept comments, and where a reader's own things go in it: after its heading
+    (their comments not yet published), and in place of each comment's action links (their own)."""
+
+    html: bytes
+    heading_end: int  # a byte offset in html
+    links: dict[int, tuple[int, int]]  # comment id: where its action links start and end in html
+
+
+_threads: Recent[KeptThread] = Recent(entries=16, size=lambda thread: len(thread.html))
 
 
 def kept_thread(essay: Essay, variant: Iterable, build: Callable[[], KeptThread]) -> KeptThread:
     """The discussion for one kind of reader, kept under the essay's page key and `variant`."""
     return _threads.get("thread:" + key(essay, variant), build)
+
+
+class OwnThings(NamedTuple):
+    """What one reader has of their own in a kept discussion."""
+
+    links: dict[int, bytes]  # comment id: its action links for them (edit, delete)
+    held: bytes  # their comments not yet published, rendered, or b""
+    until: float  # a POSIX time from which the links may be wrong (an edit window closes), or inf
+
+
+_own: Recent[OwnThings] = Recent(entries=1024, size=lambda own: len(own.held) + sum(map(len, own.links.values())))
+
+
+def kept_own(essay: Essay, variant: Iterable, reader: Hashable, build: Callable[[], OwnThings]) -> OwnThings:
+    """A reader's own things in the discussion kept under the essay's page key and `variant`: kept
+    for them (`reader` says who they are) until the discussion changes or an edit window closes."""
+    digest = hashlib.sha256(repr(reader).encode()).hexdigest()[:24]
+    own_key = f"own:{key(essay, variant)}:{digest}"
+    own = _own.get(own_key, build)
+    if own.until <= timezone.now().timestamp():  # the clock the rules read
+        own = build()
+        _own.put(own_key, own)
+    return own
 
 
 # --- The page around the discussion, and the whole page ----------------------------------------
@@ -303,9 +339,9 @@ def with_thread(frame: tuple[bytes, ...], thread: tuple[bytes, ...]) -> tuple[by
     return (*frame[: at - 1], b"".join((frame[at - 1], *thread, frame[at + 1])), *frame[at + 2 :])
 
 
-def filled(parts: tuple[bytes, ...], values: tuple[str, str, str], thread: tuple[bytes, ...] = ()) -> bytes:
-    """The page for one reader: `values` (their CSRF token, submission key and shown-at time) in place,
-    and the discussion's parts at the THREAD marker if `parts` is a frame; joined once."""
+def filled(parts: tuple[bytes, ...], values: tuple[str, str, str], thread: tuple[bytes, ...] = ()) -> list[bytes]:
+    """The page for one reader, in chunks: `values` (their CSRF token, submission key and shown-at
+    time) in place, and the discussion's chunks at the THREAD marker if `parts` is a frame."""
     fresh = {placeholder.encode(): value.encode() for placeholder, value in zip(PER_READER, values, strict=True)}
     page: list[bytes] = []
     for part in parts:
@@ -313,15 +349,26 @@ def filled(parts: tuple[bytes, ...], values: tuple[str, str, str], thread: tuple
             page.extend(thread)
         else:
             page.append(fresh.get(part, part))
-    return b"".join(page)
+    return page
+
+
+def response_of(chunks: list[bytes]) -> HttpResponse:
+    """A page as a response, its chunks sent as they are: a discussion of megabytes is not copied
+    again to join them (the length is given, or CommonMiddleware would join them to count it)."""
+    response = HttpResponse()
+    for chunk in chunks:
+        response.write(chunk)
+    response["Content-Length"] = str(sum(map(len, chunks)))
+    return response
 
 
 def forget() -> None:
-    """Drop this process's kept pages, frames, comments and discussions (tests)."""
+    """Drop this process's kept pages, frames, comments, discussions and readers' own things (tests)."""
     _recent.clear()
     _frames.clear()
     _comments.clear()
     _threads.clear()
+    _own.clear()
 
 
 def restored() -> None:
@@ -348,7 +395,7 @@ def public_response(
     etag, modified = quote_etag(page_key.replace(":", "-")), essay.last_modified.timestamp()
     response = get_conditional_response(request, etag=etag, last_modified=int(modified))
     if response is None:
-        response = HttpResponse(filled(_recent.get(page_key, make), reader_values()))
+        response = response_of(filled(_recent.get(page_key, make), reader_values()))
     response["ETag"], response["Last-Modified"] = etag, http_date(modified)  # on a 304 too
     patch_cache_control(response, private=True, no_cache=True)
     patch_vary_headers(response, ["Cookie"])

@@ -210,6 +210,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_ENGINE = "forum.lib.sessions"  # Django's database sessions, read by a prepared query
 CSRF_FAILURE_VIEW = "forum.lib.pages.csrf_failure"
 SECURE_CSP = {
     "default-src": [CSP.SELF],

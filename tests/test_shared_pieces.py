@@ -5,6 +5,7 @@ one reader reaches another, and that each kind of change renders again what it m
 """
 
 import re
+from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -13,6 +14,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from forum import pagecache
 from forum.discussion import page, services
@@ -251,3 +253,17 @@ def test_a_guests_unconfirmed_comment_is_shown_to_the_browser_that_posted_it(ess
     assert "Waiting for you to confirm your email address" in html
     assert "There is already a concept called" not in thread_of(reader(), essay)
     assert "There is already a concept called" not in thread_of(guest_browser(), essay)
+
+
+def test_a_writers_edit_link_goes_when_the_edit_window_closes_though_nothing_else_changed(essay, member, settings):
+    settings.FORUM_EDIT_WINDOW = 15 * 60
+    mine = add_comment(essay, author=member, body="Mine, just written.")
+    edit = reverse("discussion:edit", kwargs={"pk": mine.pk})
+    client = reader(member)
+    assert edit in thread_of(client, essay)
+    assert edit in thread_of(client, essay)  # kept for her now
+    later = timezone.now() + timedelta(minutes=16)
+    with mock.patch("django.utils.timezone.now", return_value=later):
+        html = thread_of(client, essay)
+    assert edit not in html
+    assert reverse("discussion:delete", kwargs={"pk": mine.pk}) in html  # deleting has no window

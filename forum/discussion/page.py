@@ -1,5 +1,6 @@
 """What the essay page needs from the discussion, for one reader."""
 
+import math
 import uuid
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass
@@ -138,30 +139,36 @@ def page_of(comment: Comment) -> int:
 
 
 def render_thread(essay: Essay, actor: rules.Actor, view: View) -> tuple[bytes, ...]:
-    """The discussion's HTML for this reader, in encoded parts: heading, comments with what they may do
-    on each, pager.
+    """The discussion's HTML for this reader, in encoded chunks: heading, comments with what they may
+    do on each, pager.
 
     Each comment is rendered once per version for everyone; the discussion is put together once per
     version for each kind of reader (who may flag, who may post on someone's behalf), with the links
-    such a reader has on comments not their own; the reader's own comments get theirs in place.
-    It stays parts to the response, joined once there: a large discussion would be copied at every
-    level of the templates, and again at each join.
+    such a reader has on comments not their own, and kept as one string; the reader's own comments
+    get theirs in place, and their comments not yet published go after the heading. The chunks go to
+    the response as they are: a discussion of megabytes is never copied through the templates.
     """
     may_flag, may_post_for_others = rules.may_flag(actor), actor.is_member and rules.can_submit_proxy(actor, essay)
     variant = ("thread", may_flag, may_post_for_others, rules.can_comment_on(actor, essay), *astuple(view))
-    parts, slots = pagecache.kept_thread(
+    thread = pagecache.kept_thread(
         essay, variant, partial(_thread_for_others, essay, actor, view, may_flag, may_post_for_others)
     )
-    own, held = _own_comments(essay, actor, slots, may_post_for_others)
-    if not (own or held):
-        return parts
-    theirs = list(parts)
-    for index, links in own.items():
-        theirs[index] = links
-    if held:  # after the heading
-        context = {"comments": held, "essay": essay, "actor": actor}
-        theirs[0] += render_to_string("discussion/_held.html", context).encode()
-    return tuple(theirs)
+    if actor.is_public or _own_statuses_known(essay, actor) == {}:
+        return (thread.html,)  # nothing of theirs here
+    who = (actor.member_id, tuple(sorted(actor.guest_comment_ids)), actor.guest_email)
+    own = pagecache.kept_own(essay, variant, who, partial(_own_things, essay, actor, thread.links, may_post_for_others))
+    if not (own.links or own.held):
+        return (thread.html,)
+    # The reader's own things, by where they go: held comments after the heading, links in place.
+    inserts = [(*thread.links[pk], links) for pk, links in own.links.items()]
+    if own.held:
+        inserts.append((thread.heading_end, thread.heading_end, own.held))
+    whole, chunks, at = memoryview(thread.html), [], 0
+    for start, end, insert in sorted(inserts, key=lambda cut: cut[:2]):
+        chunks += [whole[at:start], insert]
+        at = end
+    chunks.append(whole[at:])
+    return tuple(chunks)
 
 
 def _thread_for_others(
@@ -176,26 +183,32 @@ def _thread_for_others(
             item.can_flag = may_flag and rules.is_flaggable(item.comment)
     rendered = pagecache.comment_parts([item.comment for item in page.thread], essay, partial(_render_comments, essay))
     heading, pager = render_to_string("discussion/_thread.html", {"essay": essay, "page": page}).split(pagecache.PART)
-    parts, slots = [heading], {}
+    parts, links, at = [heading.encode()], {}, len(heading.encode())
+    heading_end = at
     for piece, comment_id in _comments_html(page.thread, rendered):
+        encoded = piece.encode()
         if comment_id is not None:
-            slots[comment_id] = len(parts)
-        parts.append(piece)
-    parts.append(pager)
-    return tuple(part.encode() for part in parts), slots
+            links[comment_id] = (at, at + len(encoded))
+        parts.append(encoded)
+        at += len(encoded)
+    parts.append(pager.encode())
+    return pagecache.KeptThread(b"".join(parts), heading_end, links)
 
 
-def _own_comments(
-    essay: Essay, actor: rules.Actor, slots: dict[int, int], may_post_for_others: bool
-) -> tuple[dict[int, bytes], list[Comment]]:
+def _own_things(
+    essay: Essay, actor: rules.Actor, slots: dict[int, tuple[int, int]], may_post_for_others: bool
+) -> pagecache.OwnThings:
     """This reader's own comments: the action links of those on the page (edit, delete; no flag), by
-    part index, and those not published yet, which only they see (rules.sees_held); the comments
-    read in one query, if there are any."""
-    if actor.is_public:
-        return {}, []
-    statuses = _own_statuses(essay, actor)
+    comment id, and those not published yet, which only they see (rules.sees_held)."""
+    statuses = _own_statuses_known(essay, actor)
+    if statuses is None:
+        statuses = dict(
+            Comment.objects.filter(essay_id=essay.pk).filter(rules.owned_by(actor)).values_list("pk", "status")
+        )
     wanted = [pk for pk, status in statuses.items() if pk in slots or status in Comment.WAITING]
-    candidates = Comment.objects.filter(essay_id=essay.pk, pk__in=wanted).whole().order_by("path") if wanted else []
+    if not wanted:
+        return pagecache.OwnThings({}, b"", math.inf)
+    candidates = Comment.objects.filter(essay_id=essay.pk, pk__in=wanted).whole().order_by("path")
     held = [comment for comment in candidates if comment.status in Comment.WAITING and rules.sees_held(actor, comment)]
     own = [comment for comment in candidates if comment.pk in slots and rules.is_own(actor, comment)]
     rendered = pagecache.comment_parts(own, essay, partial(_render_comments, essay))
@@ -209,16 +222,18 @@ def _own_comments(
             rules.can_flag(actor, comment),
             rules.can_delete(actor, comment),
         )
-        links[slots[comment.pk]] = _links(allowed, rendered[comment.pk]).encode()
-    return links, held
+        links[comment.pk] = _links(allowed, rendered[comment.pk]).encode()
+    held_html = render_to_string("discussion/_held.html", {"comments": held, "essay": essay}) if held else ""
+    closes = (rules.edit_deadline(comment).timestamp() for comment in own if rules.can_edit(actor, comment))
+    return pagecache.OwnThings(links, held_html.encode(), min(closes, default=math.inf))
 
 
-def _own_statuses(essay: Essay, actor: rules.Actor) -> dict[int, str]:
-    """The status of each of the essay's comments rules.owned_by this reader, by id: read with the
-    essay for a member (essay_for), else one query."""
-    if (known := getattr(essay, "own", None)) is not None and not (actor.guest_comment_ids or actor.guest):
-        return known
-    return dict(Comment.objects.filter(essay_id=essay.pk).filter(rules.owned_by(actor)).values_list("pk", "status"))
+def _own_statuses_known(essay: Essay, actor: rules.Actor) -> dict[int, str] | None:
+    """The status of each of the essay's comments rules.owned_by this reader, by id, if the essay was
+    read with them (essay_for: a member who is nothing else here); None if a query must tell."""
+    if actor.guest_comment_ids or actor.guest:
+        return None
+    return getattr(essay, "own", None)
 
 
 def _links(allowed: tuple[bool, ...], rendered: tuple[str, ...]) -> str:
@@ -387,8 +402,8 @@ def page_parts(request: HttpRequest, essay: Essay, view: View) -> tuple[bytes, .
     return pagecache.with_thread(page_frame(request, essay, actor), render_thread(essay, actor, view))
 
 
-def essay_page(request: HttpRequest, essay: Essay, view: View) -> bytes:
-    """The essay page with its discussion, for the request's reader (joined once: it may be megabytes)."""
+def essay_page(request: HttpRequest, essay: Essay, view: View) -> list[bytes]:
+    """The essay page with its discussion, for the request's reader, in chunks (pagecache.response_of)."""
     actor = reader(request)
     frame, thread = page_frame(request, essay, actor), render_thread(essay, actor, view)
     return pagecache.filled(frame, reader_values(request), thread)

@@ -35,7 +35,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
     essay = essay_for(reader(request), slug)
     if essay is None:
         raise Http404("No published essay here.")
-    return HttpResponse(essay_page(request, essay, View.from_request(request)))
+    return pagecache.response_of(essay_page(request, essay, View.from_request(request)))
 
 
 def public_detail(request: HttpRequest, slug: str) -> HttpResponse:
