@@ -11,9 +11,13 @@ import uuid
 from unittest import mock
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import signing
 from django.core.management import call_command
-from django.test import override_settings
+from django.db import connection
+from django.http import HttpResponse
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,8 +25,9 @@ from forum.audit.models import AuditEntry
 from forum.discussion import proxy
 from forum.discussion.models import Comment, Correction, Provenance, Revision
 from forum.discussion.rules import Actor
+from forum.lib.reader import GUEST_COOKIE, remember_guest
 
-from .conftest import PASSWORD, add_comment, form_data
+from .conftest import PASSWORD, add_comment, form_data, make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -533,3 +538,54 @@ def test_fault_13_the_header_counts_what_this_moderator_can_decide_corrections_i
     client.post(reverse("discussion:proxy", kwargs={"slug": essay.slug}), proxy_form(person_email="x@example.net"))
     member.groups.add(*moderator.groups.all())
     assert "(1 waiting)" in client.get("/").text  # the correction only, not her own submission
+
+
+# --- What the person sees on the essay page ---------------------------------------
+
+
+def pauls_browser(email: str = "tv.paul@example.edu") -> Client:
+    """A browser on which Paul once confirmed his address (the signed cookie the site sets)."""
+    response = HttpResponse()
+    remember_guest(response, {"email": email, "name": "T.V. Paul"})
+    browser = Client()
+    browser.cookies[GUEST_COOKIE] = response.cookies[GUEST_COOKIE].value
+    return browser
+
+
+def confirm_link_on(client: Client, essay) -> str | None:
+    """The link to confirm, correct or disavow that the reader's essay page offers, if any."""
+    found = re.search(
+        r'<a href="(/attributed/[^"]+/)" class="attributed-link">', client.get(essay.get_absolute_url()).text
+    )
+    return found.group(1) if found else None
+
+
+def test_the_person_is_offered_their_link_on_the_essay_page_and_nobody_else_is(
+    approved, essay, member, other, moderator
+):
+    for nobody in (Client(), pauls_browser("someone.else@example.edu")):
+        assert confirm_link_on(nobody, essay) is None
+    for signed_in in (member, other, moderator):  # the submitter, another member, the moderator who approved it
+        browser = Client()
+        browser.force_login(signed_in)
+        assert confirm_link_on(browser, essay) is None
+    paul = pauls_browser()
+    link = confirm_link_on(paul, essay)
+    assert link is not None
+    page = paul.get(link)
+    assert "A comment posted in your name" in page.text and "Confirm the comment" in page.text
+    paul.post(link, {"action": "confirm"})
+    assert confirm_link_on(paul, essay) is None  # it acted: nothing left to confirm
+    assert "Confirmed by <bdi>T.V. Paul</bdi>" in paul.get(essay.get_absolute_url()).text
+
+
+def test_a_member_who_verified_the_address_is_offered_the_link_too(approved, essay):
+    paul = make_member("other.address@example.edu", "T.V. Paul", "McGill University")
+    EmailAddress.objects.create(user=paul, email="TV.Paul@example.edu", verified=True)  # claimed only on verifying
+    browser = Client()
+    browser.force_login(paul)
+    link = confirm_link_on(browser, essay)
+    assert link is not None and "Confirm the comment" in browser.get(link).text
+    with CaptureQueriesContext(connection) as queries:
+        browser.get(essay.get_absolute_url())
+    assert len(queries) <= 5

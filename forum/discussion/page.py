@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from dataclasses import astuple, dataclass
 from functools import partial
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, StringAgg, Subquery, TextField, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Concat, Lower
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from forum import pagecache
 from forum.essays.models import Essay
@@ -21,9 +23,9 @@ from forum.lib.mail import comment_address
 from forum.lib.prepared import Prepared, count_of
 from forum.lib.reader import GUEST_FIELDS, reader
 
-from . import rules, tree
+from . import proxy, rules, tree
 from .forms import GuestCommentForm, PostCommentForm, shown_now
-from .models import Comment, Subscription
+from .models import Comment, Provenance, Subscription
 
 
 def comment_form(actor: rules.Actor, data=None) -> PostCommentForm:
@@ -153,7 +155,7 @@ def render_thread(essay: Essay, actor: rules.Actor, view: View) -> tuple[bytes, 
     thread = pagecache.kept_thread(
         essay, variant, partial(_thread_for_others, essay, actor, view, may_flag, may_post_for_others)
     )
-    if actor.is_public or _own_statuses_known(essay, actor) == {}:
+    if actor.is_public or _theirs_known(essay, actor) == ({}, set()):
         return (thread.html,)  # nothing of theirs here
     who = (actor.member_id, tuple(sorted(actor.guest_comment_ids)), actor.guest_email)
     own = pagecache.kept_own(essay, variant, who, partial(_own_things, essay, actor, thread.links, may_post_for_others))
@@ -198,22 +200,26 @@ def _thread_for_others(
 def _own_things(
     essay: Essay, actor: rules.Actor, slots: dict[int, tuple[int, int]], may_post_for_others: bool
 ) -> pagecache.OwnThings:
-    """This reader's own comments: the action links of those on the page (edit, delete; no flag), by
-    comment id, and those not published yet, which only they see (rules.sees_held)."""
-    statuses = _own_statuses_known(essay, actor)
-    if statuses is None:
-        statuses = dict(
-            Comment.objects.filter(essay_id=essay.pk).filter(rules.owned_by(actor)).values_list("pk", "status")
-        )
+    """What this reader has of their own in the discussion: the action links of their comments on the
+    page (edit, delete; no flag), and of the proxy posts on it that await their confirmation (with a
+    link to confirm, correct or disavow), by comment id; their comments not published yet, which
+    only they see (rules.sees_held). The comments are read in one query."""
+    statuses, named = _theirs_known(essay, actor) or _theirs(essay, actor)
     wanted = [pk for pk, status in statuses.items() if pk in slots or status in Comment.WAITING]
+    wanted += [pk for pk in named if pk in slots]
     if not wanted:
         return pagecache.OwnThings({}, b"", math.inf)
     candidates = Comment.objects.filter(essay_id=essay.pk, pk__in=wanted).whole().order_by("path")
     held = [comment for comment in candidates if comment.status in Comment.WAITING and rules.sees_held(actor, comment)]
     own = [comment for comment in candidates if comment.pk in slots and rules.is_own(actor, comment)]
-    rendered = pagecache.comment_parts(own, essay, partial(_render_comments, essay))
+    theirs_to_confirm = [
+        comment
+        for comment in candidates
+        if comment.pk in slots and comment not in own and rules.awaits_their_confirmation(actor, comment)
+    ]
+    rendered = pagecache.comment_parts([*own, *theirs_to_confirm], essay, partial(_render_comments, essay))
     links = {}
-    for comment in own:
+    for comment in [*own, *theirs_to_confirm]:
         can_reply = rules.can_reply_to(actor, comment, essay)
         allowed = (
             can_reply,
@@ -223,17 +229,31 @@ def _own_things(
             rules.can_delete(actor, comment),
         )
         links[comment.pk] = _links(allowed, rendered[comment.pk]).encode()
+    for comment in theirs_to_confirm:
+        links[comment.pk] += render_to_string(
+            "discussion/_confirm_link.html", {"page": proxy.person_page(comment.proxy)}
+        ).encode()
     held_html = render_to_string("discussion/_held.html", {"comments": held, "essay": essay}) if held else ""
-    closes = (rules.edit_deadline(comment).timestamp() for comment in own if rules.can_edit(actor, comment))
+    closes = [rules.edit_deadline(comment).timestamp() for comment in own if rules.can_edit(actor, comment)]
+    if theirs_to_confirm:  # their links are signed and expire: keep them for half their life
+        closes.append(timezone.now().timestamp() + settings.FORUM_PROXY_LINK_MAX_AGE / 2)
     return pagecache.OwnThings(links, held_html.encode(), min(closes, default=math.inf))
 
 
-def _own_statuses_known(essay: Essay, actor: rules.Actor) -> dict[int, str] | None:
-    """The status of each of the essay's comments rules.owned_by this reader, by id, if the essay was
-    read with them (essay_for: a member who is nothing else here); None if a query must tell."""
-    if actor.guest_comment_ids or actor.guest:
+def _theirs_known(essay: Essay, actor: rules.Actor) -> tuple[dict[int, str], set[int]] | None:
+    """The status of each of the essay's comments rules.owned_by this reader, by id, and the proxy
+    posts that may await their confirmation, if the essay was read with them (essay_for: a member who
+    is nothing else here); None if queries must tell (_theirs)."""
+    if actor.guest_comment_ids or actor.guest or not hasattr(essay, "own"):
         return None
-    return getattr(essay, "own", None)
+    return essay.own, essay.named
+
+
+def _theirs(essay: Essay, actor: rules.Actor) -> tuple[dict[int, str], set[int]]:
+    """_theirs_known, asked of the database."""
+    owned = Comment.objects.filter(essay_id=essay.pk).filter(rules.owned_by(actor))
+    named = Provenance.objects.filter(rules.named_as(actor), comment__essay_id=essay.pk)
+    return dict(owned.values_list("pk", "status")), set(named.values_list("comment_id", flat=True))
 
 
 def _links(allowed: tuple[bool, ...], rendered: tuple[str, ...]) -> str:
@@ -277,14 +297,27 @@ def _comments_html(thread: tree.Thread, rendered: dict[int, tuple[str, ...]]) ->
 
 
 def _as_member_sees(slug: str, user: int) -> QuerySet:
-    """The essay's head (pagecache.HEAD_FIELDS), whether the member follows it, and their comments in it
-    ("id:status,...")."""
+    """The essay's head (pagecache.HEAD_FIELDS), whether the member follows it, their comments in it
+    ("id:status,...") and the proxy posts in it that may await their confirmation (ids; as
+    rules.named_as asks, with the addresses they verified)."""
     theirs = Comment.objects.filter(essay=OuterRef("pk"), author_id=user).order_by().values("essay")
     each = Concat(Cast("pk", TextField()), Value(":"), "status", output_field=TextField())
     own = theirs.annotate(own=StringAgg(each, Value(","))).values("own")
+    verified = EmailAddress.objects.filter(user_id=user, verified=True).annotate(address=Lower("email"))
+    named = Provenance.objects.annotate(address=Lower("person_email")).filter(
+        address__in=verified.values("address"),
+        comment__essay=OuterRef("pk"),
+        comment__status=Comment.Status.PUBLISHED,
+        link_used_at__isnull=True,
+    )
+    named = (
+        named.order_by().values("comment__essay").annotate(ids=StringAgg(Cast("comment_id", TextField()), Value(",")))
+    )
     follows = Subscription.objects.filter(essay=OuterRef("pk"), user_id=user)
-    essays = Essay.objects.filter(slug=slug).annotate(followed=Exists(follows), own=Subquery(own))
-    return essays.values(*pagecache.HEAD_FIELDS, "followed", "own")
+    essays = Essay.objects.filter(slug=slug).annotate(
+        followed=Exists(follows), own=Subquery(own), named=Subquery(named.values("ids"))
+    )
+    return essays.values(*pagecache.HEAD_FIELDS, "followed", "own", "named")
 
 
 _member_essay = Prepared(_as_member_sees, slug=str, user=int)
@@ -292,8 +325,8 @@ _member_essay = Prepared(_as_member_sees, slug=str, user=int)
 
 def essay_for(actor: rules.Actor, slug: str) -> Essay | None:
     """The essay's head for this reader, or None if it is not published; for a member, in the same
-    query, whether they follow it (`followed`) and the status of each of their comments in it, by id
-    (`own`)."""
+    query, whether they follow it (`followed`), the status of each of their comments in it, by id
+    (`own`), and the proxy posts in it that may await their confirmation (`named`)."""
     if not actor.is_member:
         essay = pagecache.head(slug)
         return essay if essay is not None and essay.is_published else None
@@ -304,6 +337,7 @@ def essay_for(actor: rules.Actor, slug: str) -> Essay | None:
     essay.followed = bool(row["followed"])
     pairs = (pair.split(":") for pair in (row["own"] or "").split(",") if pair)
     essay.own = {int(pk): status for pk, status in pairs}
+    essay.named = {int(pk) for pk in (row["named"] or "").split(",") if pk}
     return essay if essay.is_published else None
 
 

@@ -172,6 +172,12 @@ def person_link(provenance: Provenance) -> str:
     return PERSON_LINK.url(c=provenance.pk, n=provenance.link_nonce)
 
 
+def person_page(provenance: Provenance) -> str:
+    """The person's page (confirm, correct, disavow) as a path on this site, for the essay page that
+    shows its comment to them."""
+    return reverse(PERSON_LINK.view, kwargs={"token": PERSON_LINK.token(c=provenance.pk, n=provenance.link_nonce)})
+
+
 def _send_person_link(comment: Comment, provenance: Provenance) -> None:
     queue_email(
         "proxy_confirmation",

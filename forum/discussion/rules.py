@@ -189,6 +189,26 @@ def link_can_act(provenance: Provenance) -> bool:
     return provenance.link_used_at is None and provenance.comment.status == Comment.Status.PUBLISHED
 
 
+def awaits_their_confirmation(actor: Actor, comment: Comment) -> bool:
+    """A proxy post whose person's link can still act, shown to that person as theirs to confirm,
+    correct or disavow: a member with that address verified, or a guest who confirmed it on this
+    browser (the same proof of the address as the link mailed to it)."""
+    proxy = comment.proxy
+    if proxy is None or not proxy.person_email.strip() or not link_can_act(proxy):
+        return False
+    addresses = set(member_facts(actor).verified_emails) | {actor.guest_email.strip().lower()} - {""}
+    return proxy.person_email.strip().lower() in addresses
+
+
+def named_as(actor: Actor) -> Q:
+    """At least every proxy post awaits_their_confirmation() for this reader, as a query on Provenance."""
+    addresses = set(member_facts(actor).verified_emails) | {actor.guest_email.strip().lower()} - {""}
+    named = Q(pk__in=[])
+    for address in addresses:
+        named |= Q(person_email__iexact=address)
+    return named & Q(link_used_at__isnull=True, comment__status=Comment.Status.PUBLISHED)
+
+
 def can_claim(email: str, provenance: Provenance) -> bool:
     """A verified address equal to the one the submitter gave makes the post that member's."""
     return (
