@@ -178,9 +178,10 @@ def _thread_for_others(
 ) -> pagecache.KeptThread:
     """The discussion as a reader of this kind sees comments that are not theirs."""
     page = thread_page(essay, view)
+    open_now = rules.can_comment_on(actor, essay)  # asked once: can_reply_to, for every comment of the page
     for item in page.thread:
         if not item.tombstone:
-            item.can_reply = rules.can_reply_to(actor, item.comment, essay)
+            item.can_reply = open_now and rules.takes_replies(item.comment)
             item.can_reply_for_someone = item.can_reply and may_post_for_others
             item.can_flag = may_flag and rules.is_flaggable(item.comment)
     rendered = pagecache.comment_parts([item.comment for item in page.thread], essay, partial(_render_comments, essay))

@@ -81,7 +81,12 @@ def can_comment_on(actor: Actor, essay: Essay) -> bool:
 
 def can_reply_to(actor: Actor, comment: Comment, essay: Essay) -> bool:
     """Replies go under published comments of an open discussion."""
-    return comment.is_published and can_comment_on(actor, essay)
+    return takes_replies(comment) and can_comment_on(actor, essay)
+
+
+def takes_replies(comment: Comment) -> bool:
+    """A comment replies may go under, where the discussion is open (can_reply_to)."""
+    return comment.is_published
 
 
 def member_needs_name(actor: Actor) -> bool:

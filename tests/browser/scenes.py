@@ -77,6 +77,8 @@ def build(member, moderator) -> Scene:
 
     approved = proxy.approve(carol, on_behalf("Ngozi Adeyemi", "ngozi@example.edu", "Hedging is not *balancing*."))
     pending = on_behalf("Amitav Acharya", "amitav@example.edu", "Norms travel; alliances do not.")
+    # The member's own comment held for a moderator: their essay page shows it to them alone.
+    add_comment(essay, author=member, body="My second thought, *held*.", status=Comment.Status.PENDING)
     add_comment(
         essay,
         author_name="A. Reader",
