@@ -180,12 +180,14 @@ def test_the_desk_link_never_reaches_a_member_or_a_public_reader(essay, member, 
     assert "(2 waiting)" in thread_of(reader(moderator), essay)  # the count is the frame's, kept with it
 
 
-def test_a_name_change_reaches_the_header_the_form_and_the_byline(essay, author, member):
+def test_a_name_or_affiliation_change_reaches_the_header_the_form_and_the_byline(essay, author, member):
     client = reader(member)
     thread_of(client, essay)
-    member.display_name = "Alice S. Sharma"
+    member.display_name, member.affiliation = "Alice S. Sharma", "McGill University"
     member.save()
-    assert "Posting as <strong><bdi>Alice S. Sharma</bdi>" in thread_of(client, essay)
+    html = thread_of(client, essay)
+    assert "Posting as <strong><bdi>Alice S. Sharma</bdi></strong>, <bdi>McGill University</bdi>" in html
+    assert "University of Toronto" not in html
     thread_of(reader(), essay)
     author.display_name = "Rajesh R."
     author.save()
