@@ -9,7 +9,6 @@ from functools import partial
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
-from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, StringAgg, Subquery, TextField, Value
 from django.db.models.functions import Cast, Concat, Lower
 from django.http import HttpRequest
@@ -334,7 +333,7 @@ def essay_for(actor: rules.Actor, slug: str) -> Essay | None:
     row = _member_essay.row(slug=slug, user=actor.member_id)
     if row is None:
         return None
-    essay = Essay.from_db(connection.alias, pagecache.HEAD_FIELDS, [row[name] for name in pagecache.HEAD_FIELDS])
+    essay = pagecache.head_of(row)
     essay.followed = bool(row["followed"])
     pairs = (pair.split(":") for pair in (row["own"] or "").split(",") if pair)
     essay.own = {int(pk): status for pk, status in pairs}
@@ -360,7 +359,7 @@ class Frame:
     received_keys: tuple = ()  # the submissions this browser posted as a guest (drafts to drop)
 
 
-def frame_of(request: HttpRequest, essay: Essay, actor: rules.Actor) -> Frame:
+def frame_of(essay: Essay, actor: rules.Actor) -> Frame:
     """What the essay page shows around its discussion to this reader."""
     user = actor.user
     can_comment = rules.can_comment_on(actor, essay)
@@ -396,7 +395,7 @@ def received_keys(actor: rules.Actor) -> tuple[str, ...]:
 def page_frame(request: HttpRequest, essay: Essay, actor: rules.Actor) -> tuple[bytes, ...]:
     """The essay page without its discussion for this reader, cut for pagecache.with_thread and
     pagecache.filled; kept, unless a message waits for them (shown once, so never kept)."""
-    frame = frame_of(request, essay, actor)
+    frame = frame_of(essay, actor)
     render = partial(_render_frame, request, essay, frame)
     if len(messages.get_messages(request)):
         return pagecache.cut(render())

@@ -201,17 +201,21 @@ def awaits_their_confirmation(actor: Actor, comment: Comment) -> bool:
     proxy = comment.proxy
     if proxy is None or not proxy.person_email.strip() or not link_can_act(proxy):
         return False
-    addresses = set(member_facts(actor).verified_emails) | {actor.guest_email.strip().lower()} - {""}
-    return proxy.person_email.strip().lower() in addresses
+    return proxy.person_email.strip().lower() in _proven_addresses(actor)
 
 
 def named_as(actor: Actor) -> Q:
     """At least every proxy post awaits_their_confirmation() for this reader, as a query on Provenance."""
-    addresses = set(member_facts(actor).verified_emails) | {actor.guest_email.strip().lower()} - {""}
     named = Q(pk__in=[])
-    for address in addresses:
+    for address in _proven_addresses(actor):
         named |= Q(person_email__iexact=address)
     return named & Q(link_used_at__isnull=True, comment__status=Comment.Status.PUBLISHED)
+
+
+def _proven_addresses(actor: Actor) -> set[str]:
+    """The addresses this reader has shown are theirs: a member's verified ones, a guest's confirmed one."""
+    guest = actor.guest_email.strip().lower()
+    return set(member_facts(actor).verified_emails) | ({guest} if guest else set())
 
 
 def can_claim(email: str, provenance: Provenance) -> bool:
