@@ -160,7 +160,7 @@ def key(essay: Essay, variant: Iterable) -> str:
 PART = "<!--forum:part-->"
 
 # The comments rendered lately in this process, by key: the key holds the comment's version.
-_comments: dict[str, tuple[str, ...]] = {}
+_comments: dict[str, tuple[bytes, ...]] = {}
 RECENT_COMMENTS = 20_000
 
 
@@ -172,8 +172,8 @@ def comment_key(comment: Comment, essay: Essay) -> str:
 
 def comment_parts(
     comments: list[Comment], essay: Essay, render: Callable[[list[Comment]], dict[int, str]]
-) -> dict[int, tuple[str, ...]]:
-    """Each comment's rendering cut at PART, by id: kept in this process and the shared cache under
+) -> dict[int, tuple[bytes, ...]]:
+    """Each comment's rendering cut at PART and encoded, by id: kept in this process and the shared cache under
     comment_key, so only the comments that changed since are rendered (`render(comments)`, each
     one's rendering by id) again."""
     keys = {comment.pk: comment_key(comment, essay) for comment in comments}
@@ -184,13 +184,28 @@ def comment_parts(
         rendered = {}
         missing = [comment for comment in comments if comment.pk not in parts]
         for pk, html in (render(missing) if missing else {}).items():
-            parts[pk] = rendered[keys[pk]] = tuple(html.split(PART))
+            parts[pk] = rendered[keys[pk]] = tuple(part.encode() for part in html.split(PART))
         if rendered:
             cache.set_many(rendered, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
         if len(_comments) + len(wanted) > RECENT_COMMENTS:
             _comments.clear()
         _comments.update((keys[pk], value) for pk, value in parts.items())
     return parts
+
+
+# Comments' heads (the columns a discussion is laid out from), made lately in this process, by those
+# columns: a discussion laid out again after a change makes objects only for the comments that changed.
+_heads: dict[tuple, Comment] = {}
+
+
+def comment_heads(rows: list[tuple], make: Callable[[tuple], Comment]) -> list[Comment]:
+    """A comment for each row of its head's columns (id, place, state and version among them), made by
+    `make(row)` unless one was made for the same row lately. Nobody changes a head: it is shared."""
+    heads = [head if (head := _heads.get(row)) is not None else make(row) for row in rows]
+    if len(_heads) + len(rows) > RECENT_COMMENTS:
+        _heads.clear()
+    _heads.update(zip(rows, heads, strict=True))
+    return heads
 
 
 # --- The store ------------------------------------------------------------------------------
@@ -209,27 +224,30 @@ def size(parts: tuple[bytes, ...]) -> int:
 
 
 class Recent[Value]:
-    """The last values made in this process, by key, in front of the shared cache: each key holds
-    the versions its value was made from, so a kept value is never stale, only forgotten."""
+    """The last values made in this process, by key, in front of the shared cache (unless `shared` is
+    False: values of use to this process only): each key holds the versions its value was made from,
+    so a kept value is never stale, only forgotten."""
 
-    def __init__(self, entries: int, size: Callable[[Value], int] = size) -> None:
-        self.entries, self.size = entries, size
+    def __init__(self, entries: int, size: Callable[[Value], int] = size, shared: bool = True) -> None:
+        self.entries, self.size, self.shared = entries, size, shared
         self._kept: dict[str, Value] = {}
 
     def get(self, key: str, make: Callable[[], Value]) -> Value:
         """The value kept under `key`, or `make()` kept under it (in this process if it is not too large)."""
         value = self._kept.get(key)
         if value is None:
-            value = cache.get(key)
+            value = cache.get(key) if self.shared else None
             if value is None:
                 value = make()
-                cache.set(key, value, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
+                if self.shared:
+                    cache.set(key, value, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
             self._keep(key, value)
         return value
 
     def put(self, key: str, value: Value) -> None:
         """Keep `value` under `key` in place of what was kept (made again before its key changed)."""
-        cache.set(key, value, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
+        if self.shared:
+            cache.set(key, value, timeout=settings.FORUM_THREAD_CACHE_SECONDS)
         self._keep(key, value)
 
     def _keep(self, key: str, value: Value) -> None:
@@ -241,6 +259,16 @@ class Recent[Value]:
 
     def clear(self) -> None:
         self._kept.clear()
+
+
+# The layout of a discussion's page (discussion.page.ThreadPage: its comments' heads in order, its
+# counts), shared by every kind of reader in this process: a change lays it out once, not once per kind.
+_layouts: Recent = Recent(entries=16, size=lambda layout: 0, shared=False)
+
+
+def kept_layout[Layout](essay: Essay, variant: Iterable, build: Callable[[], Layout]) -> Layout:
+    """The discussion's page laid out, kept in this process under the essay's page key and `variant`."""
+    return _layouts.get("layout:" + key(essay, variant), build)
 
 
 class KeptThread(NamedTuple):
@@ -350,6 +378,8 @@ def forget() -> None:
     _comments.clear()
     _threads.clear()
     _own.clear()
+    _heads.clear()
+    _layouts.clear()
 
 
 def restored() -> None:

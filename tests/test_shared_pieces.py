@@ -5,6 +5,7 @@ one reader reaches another, and that each kind of change renders again what it m
 """
 
 import re
+import uuid
 from datetime import timedelta
 from unittest import mock
 
@@ -80,6 +81,19 @@ def test_a_second_reader_renders_no_comment_again(essay, member, other, renders)
     assert renders.call_count == 3
 
 
+def test_a_new_comment_is_laid_out_once_for_every_kind_of_reader(essay, member, moderator):
+    for number in range(3):
+        add_comment(essay, body=f"Point {number}.")
+    clients = (reader(), reader(member), reader(moderator))  # who may flag, who may post for others: three kinds
+    for client in clients:
+        thread_of(client, essay)
+    services.post_comment(actor=Actor(user=moderator), essay=essay, body="Just in.", submission_key=uuid.uuid4())
+    with mock.patch.object(page, "thread_page", wraps=page.thread_page) as laid_out:
+        for client in clients:
+            assert "Just in." in thread_of(client, essay)
+    assert laid_out.call_count == 1
+
+
 def test_an_edit_renders_again_only_the_edited_comment(essay, member, renders):
     edited = add_comment(essay, author=member, body="First words.")
     add_comment(essay, body="Another point.")
@@ -100,6 +114,19 @@ def test_a_removal_shows_its_tombstone_to_every_reader(essay, member, moderator)
         assert "Soon removed." not in html
         assert "This comment was removed by a moderator." in html
         assert reverse("discussion:reply", kwargs={"pk": removed.pk}) not in html
+
+
+def test_a_discussion_laid_out_again_reads_anew_only_the_comments_that_changed(essay, member, moderator):
+    kept = add_comment(essay, body="Stays as it was.")
+    removed = add_comment(essay, body="Soon removed.")
+    add_comment(essay, parent=removed, author=member, body="A reply that keeps its thread.")
+    heads = {item.comment.pk: item.comment for item in page.thread_page(essay, page.View()).thread}
+    moderation.decide(Actor(user=moderator), removed, Decision.REMOVE, "Off topic.")
+    again = {item.comment.pk: item.comment for item in page.thread_page(essay, page.View()).thread}
+    assert again[kept.pk] is heads[kept.pk]
+    assert again[removed.pk] is not heads[removed.pk] and again[removed.pk].status == Comment.Status.REMOVED
+    html = thread_of(reader(), essay)
+    assert "Soon removed." not in html and "This comment was removed by a moderator." in html
 
 
 def test_the_essay_authors_mark_follows_the_essays_author(essay, member):

@@ -2,13 +2,14 @@
 
 import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import astuple, dataclass
 from functools import partial
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
+from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, StringAgg, Subquery, TextField, Value
 from django.db.models.functions import Cast, Concat, Lower
 from django.http import HttpRequest
@@ -84,6 +85,36 @@ def _threads_of(comments: list[Comment], newest_first: bool) -> list[Comment]:
 THREAD_FIELDS = ("id", "parent_id", "path", "status", "version")
 
 
+def _visible(essay: int) -> QuerySet:
+    """The essay's comments a discussion shows, with their text or as tombstones."""
+    return Comment.objects.filter(essay_id=essay).exclude(status__in=Comment.WAITING)
+
+
+def _roots(essay: int, newest_first: bool) -> QuerySet:
+    """Every top-level path in order, each row with the discussion's counts (computed once by the
+    database): no roots, no visible comments, since a visible reply keeps its thread's root shown."""
+    visible = _visible(essay)
+    published = visible.filter(status=Comment.Status.PUBLISHED)
+    roots = visible.filter(parent__isnull=True).order_by("-path" if newest_first else "path")
+    return roots.annotate(shown=count_of(visible), published=count_of(published)).values("path", "shown", "published")
+
+
+def _in_range(essay: int, low: str, high: str) -> QuerySet:
+    """The heads of the comments whose path is in [low, high), in path order."""
+    return _visible(essay).filter(path__gte=low, path__lt=high).order_by("path").values(*THREAD_FIELDS)
+
+
+# Asked for every page laid out, after every change: built by the ORM once per process.
+_roots_by_order = {
+    order: Prepared(partial(_roots, newest_first=order == "newest"), essay=int) for order in ("oldest", "newest")
+}
+_heads_in_range = Prepared(_in_range, essay=int, low=str, high=str)
+
+
+def _head(row: tuple) -> Comment:
+    return Comment.from_db(connection.alias, THREAD_FIELDS, row)
+
+
 def thread_page(essay: Essay, view: View) -> ThreadPage:
     """One page of the discussion in two queries, whatever its size.
 
@@ -91,15 +122,7 @@ def thread_page(essay: Essay, view: View) -> ThreadPage:
     FORUM_THREADS_PER_PAGE top-level threads with all their replies. A page's
     threads are contiguous in path order, so one range query fetches them.
     """
-    visible = Comment.objects.filter(essay=essay).exclude(status__in=Comment.WAITING)
-    # Every top-level path in order, each row with the discussion's counts (computed once by the
-    # database): no roots, no visible comments, since a visible reply keeps its thread's root shown.
-    roots = list(
-        visible.filter(parent__isnull=True)
-        .order_by("-path" if view.order == "newest" else "path")
-        .annotate(shown=count_of(visible), published=count_of(visible.filter(status=Comment.Status.PUBLISHED)))
-        .values_list("path", "shown", "published")
-    )
+    roots = _roots_by_order[view.order].rows(essay=essay.pk)
     shown, published = (roots[0][1], roots[0][2]) if roots else (0, 0)
     paginate = not view.everything and shown > settings.FORUM_PAGINATE_ABOVE
     per_page = settings.FORUM_THREADS_PER_PAGE
@@ -110,9 +133,8 @@ def thread_page(essay: Essay, view: View) -> ThreadPage:
     ]
     comments: list[Comment] = []
     if shown_roots:
-        low, high = min(shown_roots), max(shown_roots)
-        in_range = visible.filter(path__gte=low, path__lt=high + "~").order_by("path")
-        comments = list(in_range.only(*THREAD_FIELDS))
+        rows = _heads_in_range.rows(essay=essay.pk, low=min(shown_roots), high=max(shown_roots) + "~")
+        comments = pagecache.comment_heads(rows, _head)
     thread = tree.layout(_threads_of(comments, view.order == "newest"), rules.is_shown_in_thread)
     return ThreadPage(thread, published, page, pages, view)
 
@@ -176,23 +198,22 @@ def _thread_for_others(
     essay: Essay, actor: rules.Actor, view: View, may_flag: bool, may_post_for_others: bool
 ) -> pagecache.KeptThread:
     """The discussion as a reader of this kind sees comments that are not theirs."""
-    page = thread_page(essay, view)
+    page = pagecache.kept_layout(essay, astuple(view), partial(thread_page, essay, view))
     open_now = rules.can_comment_on(actor, essay)  # asked once: can_reply_to, for every comment of the page
-    for item in page.thread:
-        if not item.tombstone:
-            item.can_reply = open_now and rules.takes_replies(item.comment)
-            item.can_reply_for_someone = item.can_reply and may_post_for_others
-            item.can_flag = may_flag and rules.is_flaggable(item.comment)
+
+    def allowed(comment: Comment) -> tuple[bool, ...]:
+        can_reply = open_now and rules.takes_replies(comment)
+        return can_reply, can_reply and may_post_for_others, False, may_flag and rules.is_flaggable(comment), False
+
     rendered = pagecache.comment_parts([item.comment for item in page.thread], essay, partial(_render_comments, essay))
     heading, pager = render_to_string("discussion/_thread.html", {"essay": essay, "page": page}).split(pagecache.PART)
     parts, links, at = [heading.encode()], {}, len(heading.encode())
     heading_end = at
-    for piece, comment_id in _comments_html(page.thread, rendered):
-        encoded = piece.encode()
+    for piece, comment_id in _comments_html(page.thread, rendered, allowed):
         if comment_id is not None:
-            links[comment_id] = (at, at + len(encoded))
-        parts.append(encoded)
-        at += len(encoded)
+            links[comment_id] = (at, at + len(piece))
+        parts.append(piece)
+        at += len(piece)
     parts.append(pager.encode())
     return pagecache.KeptThread(b"".join(parts), heading_end, links)
 
@@ -228,7 +249,7 @@ def _own_things(
             rules.can_flag(actor, comment),
             rules.can_delete(actor, comment),
         )
-        links[comment.pk] = _links(allowed, rendered[comment.pk]).encode()
+        links[comment.pk] = _links(allowed, rendered[comment.pk])
     for comment in theirs_to_confirm:
         links[comment.pk] += render_to_string(
             "discussion/_confirm_link.html", {"page": proxy.person_page(comment.proxy)}
@@ -256,9 +277,10 @@ def _theirs(essay: Essay, actor: rules.Actor) -> tuple[dict[int, str], set[int]]
     return dict(owned.values_list("pk", "status")), set(named.values_list("comment_id", flat=True))
 
 
-def _links(allowed: tuple[bool, ...], rendered: tuple[str, ...]) -> str:
-    """The links of a rendered comment (its parts 1 to 5) that `allowed` says, in order."""
-    return "".join(link for may, link in zip(allowed, rendered[1:6], strict=True) if may)
+def _links(allowed: tuple[bool, ...], rendered: tuple[bytes, ...]) -> bytes:
+    """The links of a rendered comment (its parts 1 to 5: reply, reply on someone's behalf, edit, flag,
+    delete) that `allowed` says, in order."""
+    return b"".join(link for may, link in zip(allowed, rendered[1:6], strict=True) if may)
 
 
 def _render_comments(essay: Essay, comments: list[Comment]) -> dict[int, str]:
@@ -273,24 +295,25 @@ def _render_comment(essay: Essay, comment: Comment) -> str:
     return render_to_string("discussion/_comment.html", context)
 
 
-def _comments_html(thread: tree.Thread, rendered: dict[int, tuple[str, ...]]) -> Iterator[tuple[str, int | None]]:
-    """The nested lists of the thread, in one pass over its flat layout (tree.layout): each piece, and
-    the comment's id where the piece is that comment's action links."""
+def _comments_html(
+    thread: tree.Thread, rendered: dict[int, tuple[bytes, ...]], allowed: Callable[[Comment], tuple[bool, ...]]
+) -> Iterator[tuple[bytes, int | None]]:
+    """The nested lists of the thread, in one pass over its flat layout (tree.layout), with the links
+    `allowed(comment)` says: each piece, and the comment's id where the piece is its action links."""
     if not thread:
         return
-    yield '<ol class="thread">', None
+    yield b'<ol class="thread">', None
     for index, item in enumerate(thread):
         if item.opens:
-            yield '<ol class="replies">', None
+            yield b'<ol class="replies">', None
         elif index:
-            yield "</li>" + "</ol></li>" * len(item.closes), None
+            yield ("</li>" + "</ol></li>" * len(item.closes)).encode(), None
         comment, parts = item.comment, rendered[item.comment.pk]
-        yield f'<li id="{comment.anchor}" class="comment-item depth-{item.depth}">' + parts[0], None
+        yield f'<li id="{comment.anchor}" class="comment-item depth-{item.depth}">'.encode() + parts[0], None
         if not item.tombstone:
-            allowed = (item.can_reply, item.can_reply_for_someone, item.can_edit, item.can_flag, item.can_delete)
-            yield _links(allowed, parts), comment.pk
+            yield _links(allowed(comment), parts), comment.pk
         yield parts[6], None
-    yield "</li>" + "</ol></li>" * len(thread.tail) + "</ol>", None
+    yield ("</li>" + "</ol></li>" * len(thread.tail) + "</ol>").encode(), None
 
 
 # --- The essay, as a reader who is not public asks for it -----------------------------------------

@@ -50,12 +50,6 @@ class ThreadItem:
     # previous item, or close the previous item and `closes` levels above it.
     opens: bool = False
     closes: range = field(default_factory=lambda: range(0))
-    # Filled in by the view from the rules module, per reader.
-    can_reply: bool = False
-    can_reply_for_someone: bool = False
-    can_flag: bool = False
-    can_edit: bool = False
-    can_delete: bool = False
 
 
 @dataclass

@@ -23,7 +23,8 @@ def _stand_in(index: int, kind: type) -> int | str:
 
 
 class Prepared:
-    """`build(**stand_ins)` gives a `.values(...)` queryset; `row(**values)` runs it with the real values.
+    """`build(**stand_ins)` gives a `.values(...)` queryset; `row(**values)` and `rows(**values)` run it
+    with the real values.
 
     Each parameter is an id (int) or a text (str), named in `parameters`.
     """
@@ -47,18 +48,29 @@ class Prepared:
 
     def row(self, **values) -> dict | None:
         """The first row, by column name, converted; or None."""
-        sql, params, slots, columns, converters = self._compiled(connection.vendor)
+        found = self._run(values, one=True)
+        return dict(zip(self._compiled(connection.vendor)[3], found[0], strict=True)) if found else None
+
+    def rows(self, **values) -> list[tuple]:
+        """Every row, its columns in the queryset's order, converted."""
+        return self._run(values, one=False)
+
+    def _run(self, values: dict, one: bool) -> list[tuple]:
+        sql, params, slots, _columns, converters = self._compiled(connection.vendor)
         params = [values[slots[index]] if index in slots else param for index, param in enumerate(params)]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            found = cursor.fetchone()
-        if found is None:
-            return None
-        found = list(found)
-        for index, (functions, expression) in converters.items():
-            for convert in functions:
-                found[index] = convert(found[index], expression, connection)
-        return dict(zip(columns, found, strict=True))
+            found = [row for row in [cursor.fetchone()] if row is not None] if one else cursor.fetchall()
+        if not converters:
+            return found
+        converted = []
+        for row in found:
+            row = list(row)
+            for index, (functions, expression) in converters.items():
+                for convert in functions:
+                    row[index] = convert(row[index], expression, connection)
+            converted.append(tuple(row))
+        return converted
 
 
 def count_of(queryset: QuerySet) -> Subquery:
