@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from forum.essays.models import Essay
-from forum.lib.markup import render_comment, stored_html
+from forum.lib.markup import render_comment, stored_html, tex_in_place_of_math
 
 from . import tree
 
@@ -135,6 +135,11 @@ class Comment(models.Model):
     @property
     def html(self):
         return stored_html(self.body_html)
+
+    @property
+    def html_with_tex(self):
+        """The HTML with each formula's TeX in place of its MathML: for feeds and mails."""
+        return tex_in_place_of_math(self.body_html)
 
     @property
     def is_published(self) -> bool:

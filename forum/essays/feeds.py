@@ -97,8 +97,8 @@ class EssaysFeed(Feed):
         return essay.description
 
     def item_extra_kwargs(self, essay: Essay) -> dict:
-        # body_html is stored sanitised (forum.lib.markup); it is sent as it is.
-        return {"content": essay.body_html}
+        # body_html is stored sanitised (forum.lib.markup); it is sent as it is, its formulas as TeX.
+        return {"content": essay.html_with_tex}
 
 
 class CommentFeedMixin:
@@ -133,8 +133,8 @@ class CommentFeedMixin:
         return comment.edited_at or self.item_pubdate(comment)
 
     def item_description(self, comment: Comment) -> str:
-        # Stored sanitised when the comment was saved (Comment.set_text).
-        return comment.body_html
+        # Stored sanitised when the comment was saved (Comment.set_text); its formulas as TeX.
+        return comment.html_with_tex
 
 
 class EssayCommentsFeed(CommentFeedMixin, Feed):

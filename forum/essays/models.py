@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
-from forum.lib.markup import render_essay, stored_html
+from forum.lib.markup import render_essay, stored_html, tex_in_place_of_math
 
 
 class EssayQuerySet(models.QuerySet):
@@ -54,24 +54,40 @@ class Essay(models.Model):
         return self.title
 
     def save(self, *args, **kwargs) -> None:
-        # Rendered once here, never at read time.
-        self.body_html = render_essay(self.body)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "body" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "body_html"}
+        # Rendered once, when the text is written, never at read time. An essay saved for another
+        # reason (comments closed, a new author) keeps the HTML it had: a text written before a
+        # markup was known (a formula, a footnote) is not read again until someone edits it.
+        if not self.body_html or self.body != getattr(self, "_rendered_body", None):
+            self.body_html = render_essay(self.body)
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "body" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "body_html"}
         super().save(*args, **kwargs)
+        self._rendered_body = self.body
 
     def get_absolute_url(self) -> str:
         return reverse("essays:detail", kwargs={"slug": self.slug})
+
+    @classmethod
+    def from_db(cls, *args, **kwargs):
+        """As the ORM makes it, remembering the body its HTML was rendered from (save)."""
+        essay = super().from_db(*args, **kwargs)
+        essay._rendered_body = essay.__dict__.get("body")
+        return essay
 
     @property
     def html(self):
         return stored_html(self.body_html)
 
     @property
+    def html_with_tex(self):
+        """The HTML with each formula's TeX in place of its MathML: for feeds and mails."""
+        return tex_in_place_of_math(self.body_html)
+
+    @property
     def description(self) -> str:
         """Plain-text summary for meta tags."""
-        text = self.summary or strip_tags(self.body_html)
+        text = self.summary or strip_tags(self.html_with_tex)
         return Truncator(" ".join(text.split())).chars(300)
 
     @property

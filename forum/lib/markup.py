@@ -1,30 +1,64 @@
-"""The one place where user-written Markdown becomes HTML.
+r"""The one place where user-written Markdown becomes HTML.
 
 Markdown is rendered with markdown-it-py's "js-default" preset (raw HTML is
 escaped, not passed through), then cleaned by one bleach Cleaner with an
 explicit allow-list and linkify. Rendering happens once, when text is saved;
 templates show the stored HTML through `SafeHTML` values made only here.
 
+Scholars' markup, from mdit-py-plugins: formulas in TeX (`$...$` and
+`\(...\)` inline, `$$...$$` and `\[...\]` displayed), made MathML by
+forum.lib.tex; and footnotes (`[^1]`), numbered at the end of their text, their
+ids namespaced per text so that two comments' footnotes on one page never meet.
+A dollar sign in prose stays text: "$5 and $10" is no formula, since a formula's
+dollar may not touch a digit on its outer side nor a space on its inner side.
+
 bleach is unmaintained since 6.4; keeping every call to it in this module
 makes a move to nh3 a one-module change, tested by tests/test_markup.py.
 """
 
 import re
+import secrets
 from functools import partial
+from html import escape
 from html.parser import HTMLParser
 
 import bleach
 from bleach.linkifier import LinkifyFilter, build_url_re
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
+from markdown_it.rules_inline import StateInline
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.utils import is_code_block
 
-# What a comment may contain: paragraphs, emphasis, links, quotes, lists, code.
+from .tex import MATHML_ATTRIBUTES, MATHML_TAGS, TEX_ENCODING, UnreadableTeX, mathml
+
+# What a comment may contain: paragraphs, emphasis, links, quotes, lists, code; formulas
+# (MathML) and footnotes (a numbered section at the end, its references superscript).
 COMMENT_TAGS = frozenset({"p", "br", "em", "strong", "a", "blockquote", "ul", "ol", "li", "code", "pre"})
+COMMENT_TAGS |= MATHML_TAGS | {"sup", "section"}
 # Essays are written by the site's authors: headings, rules and images too.
 ESSAY_TAGS = COMMENT_TAGS | {"h2", "h3", "h4", "hr", "img"}
 
 ATTRIBUTES = {"a": ["href", "title", "rel"], "img": ["src", "alt", "title"], "ol": ["start"]}
+# Attributes our renderers write with values of one shape only (footnotes' ids and classes; the
+# values MathML's attributes take, as forum.lib.tex writes them): any other value is dropped.
+_FOOTNOTE_ID = r"-[0-9a-f]{8}-\d{1,4}"
+_SHAPED = {
+    ("a", "id"): re.compile(rf"fnref{_FOOTNOTE_ID}(:\d{{1,4}})?"),
+    ("a", "class"): re.compile(r"footnote-backref"),
+    ("a", "aria-label"): re.compile(r"Back to the text"),
+    ("li", "id"): re.compile(f"fn{_FOOTNOTE_ID}"),
+    ("li", "class"): re.compile(r"footnote-item"),
+    ("sup", "class"): re.compile(r"footnote-ref"),
+    ("section", "class"): re.compile(r"footnotes"),
+    ("ol", "class"): re.compile(r"footnotes-list"),
+    ("annotation", "encoding"): re.compile(re.escape(TEX_ENCODING)),
+    ("math", "display"): re.compile(r"block|inline"),
+}
+_MATHML_VALUE = re.compile(r"[\w .%+#-]*")
 PROTOCOLS = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener"
 # Bare text becomes a link only for web addresses. LinkifyFilter runs after the
@@ -66,12 +100,107 @@ def _clamp_headings(state: StateCore) -> None:
             token.tag = f"h{level}"
 
 
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    """The sanitiser's attribute allow-list: by name, or by name and the shape of the value."""
+    if name in ATTRIBUTES.get(tag, ()):
+        return True
+    if (shape := _SHAPED.get((tag, name))) is not None:
+        return shape.fullmatch(value) is not None
+    if tag == "math" and name == "alttext":
+        return True  # the formula's TeX, as text
+    return name in MATHML_ATTRIBUTES.get(tag, ()) and _MATHML_VALUE.fullmatch(value) is not None
+
+
+# --- Formulas: the TeX is found here and made MathML by forum.lib.tex ----------------------------
+
+_CLOSING = {"$": "$", "$$": "$$", "\\(": "\\)", "\\[": "\\]"}
+
+
+def _math_renderer(display: bool):
+    def render(self, tokens, index: int, options, env) -> str:
+        token = tokens[index]
+        try:
+            html = mathml(token.content, display)
+        except UnreadableTeX:
+            typed = token.markup + token.content + _CLOSING.get(token.markup, token.markup)
+            html = f"<code>{escape(typed, quote=False)}</code> <em>(a formula that could not be read, as typed)</em>"
+            if token.block:
+                html = f"<p>{html}</p>"
+        return html + "\n" if token.block else html
+
+    return render
+
+
+def _bracketed_inline_math(state: StateInline, silent: bool) -> bool:
+    """\\(...\\) in a paragraph, as dollarmath's $...$ (same token)."""
+    if not state.src.startswith("\\(", state.pos):
+        return False
+    end = state.src.find("\\)", state.pos + 2, state.posMax)
+    if end < 0 or not state.src[state.pos + 2 : end].strip():
+        return False
+    if not silent:
+        token = state.push("math_inline", "math", 0)
+        token.content, token.markup = state.src[state.pos + 2 : end], "\\("
+    state.pos = end + 2
+    return True
+
+
+def _bracketed_display_math(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """\\[...\\] from the start of a line to the end of one, without a blank line (TeX has none in
+    a formula), as dollarmath's $$...$$ (same token)."""
+    if is_code_block(state, start):
+        return False
+    begin = state.bMarks[start] + state.tShift[start]
+    if not state.src.startswith("\\[", begin):
+        return False
+    close = state.src.find("\\]", begin + 2)
+    line = start
+    while close >= 0 and line < end and state.eMarks[line] < close:
+        line += 1
+    if close < 0 or line >= end or state.src[close + 2 : state.eMarks[line]].strip():
+        return False
+    if re.search(r"\n[ \t]*\n", state.src[begin:close]):
+        return False
+    if not silent:
+        token = state.push("math_block", "math", 0)
+        token.block, token.content, token.markup = True, state.src[begin + 2 : close], "\\["
+        token.map = [start, line + 1]
+    state.line = line + 1
+    return True
+
+
+# --- Footnotes: mdit-py-plugins' footnotes, with a back link that says where it goes --------------
+
+
+def _footnote_list_open(self, tokens, index: int, options, env) -> str:
+    return '<section class="footnotes">\n<ol class="footnotes-list">\n'
+
+
+def _footnote_back_link(self, tokens, index: int, options, env) -> str:
+    ident = self.rules["footnote_anchor_name"](tokens, index, options, env)
+    if tokens[index].meta["subId"] > 0:
+        ident += f":{tokens[index].meta['subId']}"
+    return f' <a href="#fnref{ident}" class="footnote-backref" aria-label="Back to the text">\u21a9\ufe0e</a>'
+
+
 def _markdown(allow_images: bool) -> MarkdownIt:
     md = MarkdownIt("js-default")
     # Tables and strikethrough make tags outside the allow-list; the cleaner
     # would strip them and keep the text, so "~~wrong~~ right" read as
     # "wrong right" and a table became loose cells. Leave the source as typed.
     md.disable(["table", "strikethrough"])
+    dollarmath_plugin(md, allow_labels=False, allow_space=False, allow_digits=False, allow_blank_lines=False,
+                      double_inline=True)  # fmt: skip
+    md.inline.ruler.before("escape", "math_inline_bracketed", _bracketed_inline_math)
+    md.block.ruler.before(
+        "fence", "math_block_bracketed", _bracketed_display_math, {"alt": ["paragraph", "reference", "blockquote"]}
+    )
+    md.add_render_rule("math_inline", _math_renderer(display=False))
+    md.add_render_rule("math_inline_double", _math_renderer(display=True))
+    md.add_render_rule("math_block", _math_renderer(display=True))
+    footnote_plugin(md)
+    md.add_render_rule("footnote_block_open", _footnote_list_open)
+    md.add_render_rule("footnote_anchor", _footnote_back_link)
     if allow_images:
         md.core.ruler.after("block", "clamp_headings", _clamp_headings)
     else:
@@ -98,7 +227,7 @@ class _LinkifyAfterSanitiser(LinkifyFilter):
 def _cleaner(tags: frozenset[str]) -> bleach.Cleaner:
     return bleach.Cleaner(
         tags=tags,
-        attributes=ATTRIBUTES,
+        attributes=_allowed_attribute,
         protocols=PROTOCOLS,
         strip=True,
         strip_comments=True,
@@ -106,7 +235,7 @@ def _cleaner(tags: frozenset[str]) -> bleach.Cleaner:
             partial(
                 _LinkifyAfterSanitiser,
                 callbacks=[_linkified_to_web_only, _set_link_rel],
-                skip_tags=["pre", "code"],
+                skip_tags=["pre", "code", "math"],
                 parse_email=False,
                 url_re=_LINKIFY_URL_RE,
             )
@@ -120,14 +249,30 @@ _comment_cleaner = _cleaner(COMMENT_TAGS)
 _essay_cleaner = _cleaner(ESSAY_TAGS)
 
 
+def _namespace() -> dict:
+    """What the renderer is told of the text: a name of its own for its footnotes' ids."""
+    return {"docId": secrets.token_hex(4)}
+
+
 def render_comment(source: str) -> SafeString:
     """Markdown of a comment (or a guest's text) to sanitised HTML."""
-    return mark_safe(_comment_cleaner.clean(_comment_md.render(source)).strip())
+    return mark_safe(_comment_cleaner.clean(_comment_md.render(source, _namespace())).strip())
 
 
 def render_essay(source: str) -> SafeString:
     """Markdown of an essay to sanitised HTML (headings and images allowed)."""
-    return mark_safe(_essay_cleaner.clean(_essay_md.render(source)).strip())
+    return mark_safe(_essay_cleaner.clean(_essay_md.render(source, _namespace())).strip())
+
+
+# Each formula as forum.lib.tex writes it: its source in alttext (escaped as an attribute value is,
+# which is escaped as text is, too).
+_MATH = re.compile(r'<math display="(block|inline)" alttext="([^"]*)">.*?</math>', re.DOTALL)
+
+
+def tex_in_place_of_math(html: str) -> SafeString:
+    """Stored HTML (render_comment's, render_essay's) with each formula's TeX source in place of its
+    MathML, for feeds and mails, whose readers often show no MathML."""
+    return mark_safe(_MATH.sub(lambda m: rf"\[{m[2]}\]" if m[1] == "block" else rf"\({m[2]}\)", html))
 
 
 def stored_html(html: str) -> SafeString:
@@ -170,7 +315,8 @@ _HTML_BLOCKS = frozenset(
 )  # fmt: skip
 _HTML_MAX_NESTING = 100  # deeper elements are read as part of their ancestor: no recursion limit to hit
 _BREAK = "\x00"  # a <br> while a paragraph is assembled (neither XML nor HTML text can hold NUL)
-_MD_INLINE_SPECIAL = re.compile(r"[\\`*\[\]<]|(?<!\w)_|_(?!\w)|&(?=#?\w+;)")
+# "$" too: imported text is never read as a formula ("$5 and $10" would not be, "$x$" would).
+_MD_INLINE_SPECIAL = re.compile(r"[\\`*\[\]<$]|(?<!\w)_|_(?!\w)|&(?=#?\w+;)")
 _MD_LINE_START = re.compile(r"^([#>+=|-]|~~~|\d+[.)])")
 _MD_LIST = re.compile(r"^(- |\d+\. )")  # a list we wrote (a paragraph starting so was escaped)
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")

@@ -1,7 +1,8 @@
 """A site with something on every page, for the accessibility and validity audits.
 
-The demo essay and its three comments, a member's reply (flagged), a guest
-comment waiting for its email confirmation, a proxy post approved (its
+The demo essay and its three comments, a member's reply (flagged; with
+formulas and a footnote), a guest comment waiting for its email
+confirmation, a proxy post approved (its
 person's link), another waiting for a moderator, a held comment and a member
 who has not yet verified their email: the pages then show what readers,
 members, the person and moderators really see.
@@ -56,7 +57,17 @@ def build(member, moderator) -> Scene:
     alice = rules.Actor(user=member)
     carol = rules.Actor(user=moderator)
 
-    mine = add_comment(essay, parent=first, author=member, body="Alliances without a treaty are *alignments*.")
+    # Written as a scholar writes: a formula inline and one displayed, and a footnote.
+    mine = add_comment(
+        essay,
+        parent=first,
+        author=member,
+        body=(
+            "Alliances without a treaty are *alignments*: of $n$ states, any pair may align,\n\n"
+            "$$\\binom{n}{2} = \\frac{n(n-1)}{2}$$\n\nso they are many.[^1]\n\n"
+            "[^1]: Glenn H. Snyder, *Alliance Politics* (Cornell University Press, 1997)."
+        ),
+    )
     waiting = services.post_comment(
         actor=rules.Actor(),
         essay=essay,

@@ -143,7 +143,11 @@ FIND_INJECTED = r"""
     return `${el.tagName.toLowerCase()} in #${item ? item.id : "?"}`;
   };
   for (const s of document.scripts) if (!s.src || !ours(s)) found.push(`script: ${s.outerHTML.slice(0, 120)}`);
-  const banned = "iframe, frame, frameset, object, embed, applet, base, form form, svg, math, template, "
+  // MathML only where user content is shown (a comment's text, a quoted comment, an essay).
+  const userContent = ".comment-body, .replying-to, .essay-body";
+  for (const el of document.querySelectorAll("math"))
+    if (!el.parentElement.closest(userContent)) found.push(`math outside user content: ${where(el)}`);
+  const banned = "iframe, frame, frameset, object, embed, applet, base, form form, svg, template, "
     + "style, link:not(head link), meta:not(head meta), video, audio, source, track, "
     + "input[type=image], isindex, marquee, xmp, noembed, noscript, portal";
   for (const el of document.querySelectorAll(banned))
@@ -163,13 +167,31 @@ FIND_INJECTED = r"""
         found.push(`attribute: ${where(el)} [${name}=${attr.value.slice(0, 80)}]`);
     }
   }
-  // Inside user content only the sanitiser's allow-list (forum.lib.markup.COMMENT_TAGS) may appear.
-  const allowed = new Set(["P", "BR", "EM", "STRONG", "A", "BLOCKQUOTE", "UL", "OL", "LI", "CODE", "PRE"]);
-  for (const body of document.querySelectorAll(".comment-body")) {
+  // Inside user content only the sanitiser's allow-list (forum.lib.markup.COMMENT_TAGS) may appear:
+  // HTML elements in the HTML namespace, MathML's (forum.lib.tex.MATHML_TAGS) in MathML's, with
+  // their attributes; footnotes' ids, classes and labels in their one shape.
+  const allowed = new Set(
+    ["P", "BR", "EM", "STRONG", "A", "BLOCKQUOTE", "UL", "OL", "LI", "CODE", "PRE", "SUP", "SECTION"]);
+  const mathml = new Set(["math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace",
+    "msup", "msub", "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd",
+    "mstyle", "mpadded", "mphantom", "menclose", "merror", "mmultiscripts", "mprescripts", "none"]);
+  const MATHML_NS = "http://www.w3.org/1998/Math/MathML", HTML_NS = "http://www.w3.org/1999/xhtml";
+  const mathAttributes = ["display", "alttext", "encoding", "mathvariant", "stretchy", "fence", "separator", "form",
+    "largeop", "movablelimits", "accent", "accentunder", "minsize", "maxsize", "symmetric", "lspace", "rspace",
+    "displaystyle", "scriptlevel", "mathsize", "linethickness", "width", "height", "depth", "voffset", "linebreak",
+    "notation", "columnalign", "columnspacing", "rowspacing", "columnlines", "rowlines", "frame", "framespacing",
+    "columnspan", "rowspan"];
+  const shaped = {id: /^fn(ref)?-[0-9a-f]{8}-\d+(:\d+)?$/, class: /^footnote(s|-ref|-item|-backref|s-list)$/,
+    "aria-label": /^Back to the text$/};
+  for (const body of document.querySelectorAll(".comment-body, .replying-to math")) {
     for (const el of body.querySelectorAll("*")) {
-      if (!allowed.has(el.tagName)) found.push(`not allowed in a comment: ${where(el)}: ${el.outerHTML.slice(0, 100)}`);
+      const isMath = el.namespaceURI === MATHML_NS;
+      if (isMath ? !mathml.has(el.localName) : el.namespaceURI !== HTML_NS || !allowed.has(el.tagName))
+        found.push(`not allowed in a comment: ${where(el)}: ${el.outerHTML.slice(0, 100)}`);
       for (const attr of el.attributes)
-        if (!["href", "title", "rel", "start"].includes(attr.name))
+        if (isMath ? !mathAttributes.includes(attr.name)
+            : !["href", "title", "rel", "start"].includes(attr.name)
+              && !(shaped[attr.name] && shaped[attr.name].test(attr.value)))
           found.push(`attribute in a comment: ${where(el)} [${attr.name}]`);
       // Relative links ([x](x)) stay on the site; only the web and mail may be linked to.
       if (el.tagName === "A" && el.hasAttribute("href")

@@ -347,6 +347,10 @@ def test_the_checks_fail_when_the_sanitiser_is_bypassed(new_context, essay, monk
 
     monkeypatch.setattr(markup, "_comment_md", MarkdownIt("commonmark", {"html": True}))
     monkeypatch.setattr(markup, "_comment_cleaner", PassThrough())
+    # MathML as the server never writes it: an element HTML parses specially, and a link.
+    planted = add_comment(essay, author_name="Planted", body="x")
+    planted_html = '<p><math><mglyph></mglyph><mi href="https://example.org/">x</mi></math></p>'
+    Comment.objects.filter(pk=planted.pk).update(body_html=planted_html)
     for index, payload in enumerate(PAYLOADS[:60]):
         add_comment(essay, author_name=f"Writer {index}", body=payload)
 
@@ -361,6 +365,8 @@ def test_the_checks_fail_when_the_sanitiser_is_bypassed(new_context, essay, monk
     assert any(f.startswith("script:") for f in found), found
     assert any(f.startswith("handler:") for f in found), found
     assert any(f.startswith("element:") for f in found), found
+    assert any(f.startswith("not allowed in a comment: mglyph") for f in found), found
+    assert any(f.startswith("attribute in a comment: mi") and "[href]" in f for f in found), found
     assert any("Content Security Policy" in f for f in findings), "the policy reported what it blocked"
 
     # Without the policy the payloads run, and the marker records them.

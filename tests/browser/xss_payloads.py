@@ -210,6 +210,29 @@ MARKDOWN = [
     "&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt;",
 ]
 
+# TeX is made MathML on the server (forum.lib.tex), and MathML is a known mutation-XSS vector:
+# markup hidden in \\text{}, links and styles, characters written by number, closing tags in text.
+TEX = [
+    r"$\text{<script>alert(1)</script>}$",
+    r"$\text{<img src=x onerror=alert(1)>}$",
+    r"$$\text{</mtext></math><img src=x onerror=alert(1)>}$$",
+    r"$\text{</annotation></semantics></math><svg onload=alert(1)>}$",
+    r"$\text{<mglyph><style><img src=x onerror=alert(1)>}$",
+    r"$\text{<annotation-xml encoding=text/html><style><img src=x onerror=alert(1)>}$",
+    r"$\href{javascript:alert(1)}{click}$",
+    r"$\style{background:url(javascript:alert(1))}{x}$",
+    r'$\color{red" onmouseover="alert(1)}{x}$',
+    r"$\unicode{x3C}script\unicode{x3E}alert(1)\unicode{x3C}/script\unicode{x3E}$",
+    r"$\operatorname{<img src=x onerror=alert(1)>}$",
+    r'$x" onmouseover="alert(1)$',
+    r"\(\text{<math><mi xlink:href=javascript:alert(1)>x</mi></math>}\)",
+    r"\[\text{<form><math><mtext></form><form><mglyph><style></math><img src onerror=alert(1)>}\]",
+    "Note[^x]\n\n[^x]: <img src=x onerror=alert(1)>",
+    'Note[^"><img src=x onerror=alert(1)>]\n\n[^"><img src=x onerror=alert(1)>]: x',
+    "Note[^1]\n\n[^1]: [click](javascript:alert(1))",
+    "Inline note^[<script>alert(1)</script>] here.",
+]
+
 BREAKOUTS = [
     '"><script>alert(1)</script>',
     "'><script>alert(1)</script>",
@@ -259,5 +282,5 @@ POLYGLOTS = [
 ]
 
 PAYLOADS: list[str] = list(
-    dict.fromkeys(SCRIPT_TAGS + EVENT_HANDLERS + URL_SCHEMES + SVG_MATHML + MARKDOWN + BREAKOUTS + POLYGLOTS)
+    dict.fromkeys(SCRIPT_TAGS + EVENT_HANDLERS + URL_SCHEMES + SVG_MATHML + MARKDOWN + TEX + BREAKOUTS + POLYGLOTS)
 )
