@@ -245,6 +245,9 @@ FORUM_MAX_DEPTH = env.int("FORUM_MAX_DEPTH", default=8)
 # How long authors may edit their comment after posting, in seconds.
 FORUM_EDIT_WINDOW = env.int("FORUM_EDIT_WINDOW", default=15 * 60)
 FORUM_MAX_COMMENT_CHARS = env.int("FORUM_MAX_COMMENT_CHARS", default=20_000)
+# A competing-interests statement under each comment's signature: optional, or (a journal's policy)
+# required of every comment written here (a comment that arrives by mail may have none).
+FORUM_REQUIRE_COMPETING_INTERESTS = env.bool("FORUM_REQUIRE_COMPETING_INTERESTS", default=False)
 # Guest confirmation links: lifetime, and mails allowed per hour.
 FORUM_GUEST_LINK_MAX_AGE = env.int("FORUM_GUEST_LINK_MAX_AGE", default=7 * 24 * 3600)
 FORUM_CONFIRMATION_MAILS_PER_ADDRESS = env.int("FORUM_CONFIRMATION_MAILS_PER_ADDRESS", default=3)

@@ -272,7 +272,9 @@ def test_members_are_asked_for_nothing_but_their_comment(as_member, essay):
     assert "captcha" not in page.lower()
     form = page.split('class="comment-form"', 1)[1].split("</form>", 1)[0]
     visible = set(re.findall(r'<(?:input|textarea)(?![^>]*type="hidden")[^>]*name="([^"]+)"', form))
-    assert visible == {"body", "homepage_url"}  # the honeypot is hidden from people (aria-hidden, CSS)
+    # The honeypot is hidden from people (aria-hidden, CSS); a competing-interests statement is optional.
+    assert visible == {"body", "competing_interests", "homepage_url"}
+    assert 'name="competing_interests"' in form and "required" not in form.split('name="competing_interests"')[1][:80]
     response = as_member.post(comment_url(essay), form_data(body="Just my words."), follow=True)
     assert "Your comment is <strong>published</strong>" in response.text
     assert "Just my words." in as_member.get(essay.get_absolute_url()).text

@@ -13,7 +13,7 @@ from forum.lib.dates import DAY
 from forum.lib.text import OneLineField
 from forum.moderation.models import Flag
 
-from .models import Provenance
+from .models import COMPETING_INTERESTS_MAX, Provenance
 
 
 class DescribedForm(forms.Form):
@@ -51,8 +51,23 @@ class CommentForm(DescribedForm):
         strip=True,
         error_messages={"required": "Please write your comment before sending it."},
     )
+    competing_interests = OneLineField(
+        label="Competing interests",
+        max_length=COMPETING_INTERESTS_MAX,
+        required=False,
+        help_text="Funding, employment or ties that bear on what you write; shown under your name.",
+    )
     # A new key per form shown: sending the same form twice makes one comment.
     submission_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if settings.FORUM_REQUIRE_COMPETING_INTERESTS:
+            declared = self.fields["competing_interests"]
+            declared.required = True
+            declared.help_text += " This site asks every writer for one: write “None” if there are none."
+            declared.error_messages["required"] = "Please state any competing interests, or write “None”."
+            self._describe()
 
     def clean_body(self) -> str:
         body = self.cleaned_data["body"]
@@ -97,7 +112,7 @@ class PostCommentForm(CommentForm):
     )
     shown_at = forms.CharField(widget=forms.HiddenInput, initial=shown_now, required=False)
 
-    display_fields = ("body",)
+    display_fields = ("body", "competing_interests")
 
     def clean(self) -> dict:
         data = super().clean()
@@ -132,8 +147,10 @@ class GuestCommentForm(PostCommentForm):
 
     notify_replies = forms.BooleanField(label="Email me when someone replies", required=False)
 
-    field_order = ["name", "affiliation", "email", "website", "body", "notify_replies", "submission_key"]
-    display_fields = ("name", "affiliation", "email", "website", "body", "notify_replies")
+    field_order = [
+        "name", "affiliation", "email", "website", "body", "competing_interests", "notify_replies", "submission_key"
+    ]  # fmt: skip
+    display_fields = ("name", "affiliation", "email", "website", "body", "competing_interests", "notify_replies")
 
 
 class ProxyCommentForm(CommentForm):
@@ -176,6 +193,7 @@ class ProxyCommentForm(CommentForm):
         "received_via",
         "received_on",
         "body",
+        "competing_interests",
         "original_message",
         "note_to_moderators",
         "submission_key",
@@ -184,6 +202,11 @@ class ProxyCommentForm(CommentForm):
     def __init__(self, *args, essay, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["body"].label = "Their comment, as it will be published"
+        declared = self.fields["competing_interests"]
+        declared.label = "Their competing interests"
+        declared.help_text = "As they stated them: funding, employment or ties that bear on what they write."
+        if declared.required:
+            declared.help_text += " This site asks every writer for one: write “None” if they have none."
         # A comment on the essay reached the submitter after it was published, and not after today.
         self.earliest = timezone.localdate(essay.published_at)
         received = self.fields["received_on"]

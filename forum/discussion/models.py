@@ -21,6 +21,9 @@ def fingerprint(body: str) -> str:
     return hashlib.sha256(normalised(body).encode()).hexdigest()
 
 
+COMPETING_INTERESTS_MAX = 300
+
+
 class CommentQuerySet(models.QuerySet):
     def published(self) -> "CommentQuerySet":
         return self.filter(status=Comment.Status.PUBLISHED)
@@ -64,6 +67,9 @@ class Comment(models.Model):
     author_name = models.CharField(max_length=100)
     author_affiliation = models.CharField(max_length=200, blank=True)
     author_website = models.URLField(max_length=300, blank=True)
+    # What the writer declares of their relation to the subject (funding, employment, ties), shown
+    # under the signature; "" if they declared nothing.
+    competing_interests = models.CharField(max_length=COMPETING_INTERESTS_MAX, blank=True)
     # Guests only; never shown to readers.
     author_email = models.EmailField(blank=True)
 
@@ -171,6 +177,7 @@ class Revision(models.Model):
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="revisions")
     body = models.TextField()
     body_html = models.TextField()
+    competing_interests = models.CharField(max_length=COMPETING_INTERESTS_MAX, blank=True)
     replaced_at = models.DateTimeField(default=timezone.now)
     replaced_by = models.CharField(max_length=12, choices=Kind.choices)
 

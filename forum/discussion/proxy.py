@@ -65,8 +65,10 @@ def submit_proxy_post(
     body: str,
     submission_key: uuid.UUID,
     parent: Comment | None = None,
+    competing_interests: str = "",
 ) -> PostResult:
-    """Save a comment attributed to `person`; it waits for a moderator, unseen."""
+    """Save a comment attributed to `person` (with their competing interests, as they stated them);
+    it waits for a moderator, unseen."""
     same_form = Comment.objects.filter(submission_key=submission_key)
     if (existing := same_form.first()) is not None:
         return PostResult(comment=existing, created=False)
@@ -88,6 +90,7 @@ def submit_proxy_post(
         author=None,
         author_name=person.name,
         author_affiliation=person.affiliation,
+        competing_interests=competing_interests,
         status=Comment.Status.PENDING,
         submission_key=submission_key,
     )

@@ -37,6 +37,7 @@ def _submit(request: HttpRequest, essay: Essay, parent: Comment | None) -> HttpR
                 ),
                 body=data["body"],
                 submission_key=data["submission_key"],
+                competing_interests=data["competing_interests"],
             )
         except DiscussionError as error:
             form.add_error(None, str(error))

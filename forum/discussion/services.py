@@ -68,6 +68,7 @@ def post_comment(
     trusted_guest_email: str = "",
     ip_address: str | None = None,
     notify_replies: bool = False,
+    competing_interests: str = "",
 ) -> PostResult:
     """Save a comment at once; publish it now or after the guest confirms by email.
 
@@ -115,6 +116,7 @@ def post_comment(
         author_affiliation=signature.affiliation,
         author_website=signature.website,
         author_email=signature.email if not actor.is_member else "",
+        competing_interests=competing_interests,
         status=status,
         created_at=now,
         published_at=now if status == Comment.Status.PUBLISHED else None,
@@ -263,17 +265,19 @@ def confirm_guest_comment(token: str) -> Comment:
     return comment
 
 
-def edit_comment(actor: rules.Actor, comment: Comment, body: str) -> Comment:
+def edit_comment(actor: rules.Actor, comment: Comment, body: str, competing_interests: str | None = None) -> Comment:
+    """New text (and competing-interests statement, if given) for the writer's comment."""
     if not rules.can_edit(actor, comment):
         raise NotAllowed("This comment can no longer be edited: the editing window has closed.")
-    if body == comment.body:
+    declared = comment.competing_interests if competing_interests is None else competing_interests
+    if body == comment.body and declared == comment.competing_interests:
         return comment
     # An edit passes the same policy as a new comment (refused words refuse it here).
     moderates = rules.can_moderate(actor, comment.essay)
     candidate = screening.Candidate(comment.essay_id, body, actor.user, comment.author_email, moderates=moderates)
     held = screening.policy_holds(candidate, Policy.current())
     with transaction.atomic():
-        replace_text(comment, body, Revision.Kind.EDIT)
+        replace_text(comment, body, Revision.Kind.EDIT, competing_interests=declared)
         record(Action.EDITED, comment=comment, actor=actor.user, actor_label=_label(actor, comment))
         reasons = "; ".join(held) + " (after an edit)"
         moved = held and change_status(
@@ -284,12 +288,20 @@ def edit_comment(actor: rules.Actor, comment: Comment, body: str) -> Comment:
     return comment
 
 
-def replace_text(comment: Comment, body: str, kind: Revision.Kind) -> None:
-    """Give a comment new text, keeping the old one in its history."""
-    Revision.objects.create(comment=comment, body=comment.body, body_html=comment.body_html, replaced_by=kind)
+def replace_text(comment: Comment, body: str, kind: Revision.Kind, competing_interests: str | None = None) -> None:
+    """Give a comment new text (and statement), keeping the old ones in its history."""
+    Revision.objects.create(
+        comment=comment,
+        body=comment.body,
+        body_html=comment.body_html,
+        competing_interests=comment.competing_interests,
+        replaced_by=kind,
+    )
     comment.set_text(body)
+    if competing_interests is not None:
+        comment.competing_interests = competing_interests
     comment.edited_at = timezone.now()
-    comment.save(update_fields=["body", "body_html", "body_hash", "edited_at"])
+    comment.save(update_fields=["body", "body_html", "body_hash", "competing_interests", "edited_at"])
     pagecache.comments_changed([comment.pk])
 
 

@@ -70,6 +70,7 @@ def _compose(request: HttpRequest, essay: Essay, parent: Comment | None) -> Http
             trusted_guest_email=actor.guest_email,
             ip_address=request.META.get("REMOTE_ADDR"),
             notify_replies=data.get("notify_replies", False),
+            competing_interests=data["competing_interests"],
         )
     except DiscussionError as error:
         if not isinstance(error, Refused):
@@ -186,11 +187,12 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not rules.can_edit(actor, comment):
         messages.error(request, "This comment can no longer be edited: the editing window has closed.")
         return redirect(comment.get_thread_url())
-    form = EditCommentForm(request.POST or None, initial={"body": comment.body})
+    initial = {"body": comment.body, "competing_interests": comment.competing_interests}
+    form = EditCommentForm(request.POST or None, initial=initial)
     context = {"comment": comment, "essay": comment.essay, "form": form, "deadline": rules.edit_deadline(comment)}
     if request.method == "POST" and form.is_valid() and "preview" not in request.POST:
         try:
-            services.edit_comment(actor, comment, form.cleaned_data["body"])
+            services.edit_comment(actor, comment, form.cleaned_data["body"], form.cleaned_data["competing_interests"])
         except DiscussionError as error:
             form.add_error(None, str(error))
         else:

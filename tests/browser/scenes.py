@@ -1,7 +1,7 @@
 """A site with something on every page, for the accessibility and validity audits.
 
 The demo essay and its three comments, a member's reply (flagged; with
-formulas and a footnote), a guest comment waiting for its email
+formulas, a footnote and a competing-interests statement), a guest comment waiting for its email
 confirmation, a proxy post approved (its
 person's link), another waiting for a moderator, a held comment and a member
 who has not yet verified their email: the pages then show what readers,
@@ -67,6 +67,7 @@ def build(member, moderator) -> Scene:
             "$$\\binom{n}{2} = \\frac{n(n-1)}{2}$$\n\nso they are many.[^1]\n\n"
             "[^1]: Glenn H. Snyder, *Alliance Politics* (Cornell University Press, 1997)."
         ),
+        competing_interests="Adviser to a foreign ministry, 2019–2022.",
     )
     waiting = services.post_comment(
         actor=rules.Actor(),
