@@ -68,13 +68,13 @@ def test_readers_choose_newest_threads_first_or_everything(client, essay, long_d
 @override_settings(**SMALL_PAGES)
 def test_a_permalink_lands_on_the_page_that_holds_the_comment(client, essay, long_discussion):
     deep = Comment.objects.get(body="Reply to the reply of 11.")
-    response = client.get(reverse("discussion:permalink", kwargs={"pk": deep.pk}))
-    assert response["Location"] == f"{essay.get_absolute_url()}?page=3#{deep.anchor}"
-    assert f'id="{deep.anchor}"' in client.get(response["Location"]).text
+    own_page = client.get(reverse("discussion:permalink", kwargs={"pk": deep.pk})).text
+    place = f"{essay.get_absolute_url()}?page=3#{deep.anchor}"
+    assert f'<a href="{place}">See it in the discussion</a>' in own_page
+    assert f'id="{deep.anchor}"' in client.get(place).text
     first = long_discussion[0]
-    assert client.get(reverse("discussion:permalink", kwargs={"pk": first.pk}))["Location"].endswith(
-        f"/#{first.anchor}"
-    )
+    first_page = client.get(reverse("discussion:permalink", kwargs={"pk": first.pk})).text
+    assert f'<a href="{essay.get_absolute_url()}#{first.anchor}">See it in the discussion</a>' in first_page
 
 
 def page_queries(client, url: str) -> int:

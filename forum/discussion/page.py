@@ -10,20 +10,23 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib import messages
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet, StringAgg, Subquery, TextField, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, StringAgg, Subquery, TextField, Value
 from django.db.models.functions import Cast, Concat, Lower
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from forum import pagecache
 from forum.essays.models import Essay
 from forum.lib.mail import comment_address
+from forum.lib.markup import json_ld
 from forum.lib.prepared import Prepared, count_of
 from forum.lib.reader import GUEST_FIELDS, reader
 
-from . import proxy, rules, tree
+from . import citing, proxy, rules, tree
 from .forms import GuestCommentForm, PostCommentForm, shown_now
 from .models import Comment, Provenance, Subscription
 
@@ -159,6 +162,71 @@ def page_of(comment: Comment) -> int:
         return 1
     earlier_threads = visible.filter(parent__isnull=True, path__lt=comment.path[: tree.STEP]).count()
     return earlier_threads // settings.FORUM_THREADS_PER_PAGE + 1
+
+
+# --- A comment's own page -------------------------------------------------------------------
+
+
+@dataclass
+class CommentPage:
+    """What a comment's own page shows a reader."""
+
+    comment: Comment
+    html: SafeString  # the comment as the thread shows it, with the links this reader has on it
+    parent: Comment | None  # the comment it replies to, if readers see it
+    replies: list[Comment]  # its direct replies readers see, oldest first
+    thread_url: str  # its place in the discussion
+    note: str  # why readers do not see its text ("" if they do)
+    citation: dict | None  # how to cite it (citing.comment_item), if it was ever published
+    styles: dict[str, SafeString]  # the citation in each style (citing.STYLES)
+    files: list[tuple[str, str]]  # each file it can be downloaded as: label, URL
+    json_ld: SafeString  # its schema.org description, for the page's head
+
+    @property
+    def comment_date(self):
+        return self.comment.published_at or self.comment.created_at
+
+
+def comment_page(actor: rules.Actor, comment: Comment) -> CommentPage:
+    """A comment's page for this reader: a few queries, however large its discussion."""
+    comment = Comment.objects.whole().select_related("essay__author").get(pk=comment.pk)
+    essay = comment.essay
+    shown = rules.is_shown_in_thread(comment)
+    near = Comment.objects.whole().filter(Q(pk=comment.parent_id) | Q(parent_id=comment.pk)).order_by("path")
+    near = [other for other in near if rules.is_shown_in_thread(other)]
+    parent = next((other for other in near if other.pk == comment.parent_id), None)
+    replies = [other for other in near if other.parent_id == comment.pk]
+    query = f"?page={page}" if (page := page_of(comment)) > 1 else ""
+    citable = shown or comment.status in citing.GONE
+    citation = citing.comment_item(comment) if citable else None
+    return CommentPage(
+        comment=comment,
+        html=_with_links(actor, comment, essay) if shown else SafeString(""),
+        parent=parent,
+        replies=replies,
+        thread_url=f"{essay.get_absolute_url()}{query}#{comment.anchor}",
+        note="" if shown else unavailable_note(comment),
+        citation=citation,
+        styles=citing.formatted(citation) if citation else {},
+        files=citing.files(reverse("discussion:cite", args=[comment.pk, kind]) for kind in citing.FORMATS),
+        json_ld=json_ld(citing.comment_schema(comment)) if citation else SafeString(""),
+    )
+
+
+def _with_links(actor: rules.Actor, comment: Comment, essay: Essay) -> SafeString:
+    """The comment's kept rendering (pagecache.comment_parts) with the links this reader has on it."""
+    parts = pagecache.comment_parts([comment], essay, partial(_render_comments, essay))[comment.pk]
+    can_reply = rules.can_reply_to(actor, comment, essay)
+    allowed = (
+        can_reply,
+        can_reply and actor.is_member and rules.can_submit_proxy(actor, essay),
+        rules.can_edit(actor, comment),
+        rules.can_flag(actor, comment),
+        rules.can_delete(actor, comment),
+    )
+    # Made of our templates' output (every person-supplied text escaped there, the text sanitised
+    # when saved): joined, it is as safe as each part.
+    return mark_safe(b"".join((parts[0], _links(allowed, parts), parts[6])).decode())
 
 
 def render_thread(essay: Essay, actor: rules.Actor, view: View) -> tuple[bytes, ...]:
@@ -444,6 +512,9 @@ def _render_frame(request: HttpRequest, head: Essay, frame: Frame) -> str:
         # The site's context processors would ask again; the frame has the answers.
         "desk": {"show": frame.desk[0], "pending": frame.desk[1]},
         "received_keys": list(frame.received_keys),
+        "citation": citing.formatted(citing.essay_item(essay)),
+        "citation_files": citing.files(reverse("essays:cite", args=[essay.slug, kind]) for kind in citing.FORMATS),
+        "json_ld": json_ld(citing.essay_schema(essay)),
     }
     return render_to_string("essays/detail.html", context, request)
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("essays/<slug:slug>/comment/", views.comment, name="comment"),
     path("comments/preview/", views.preview, name="preview"),
     path("comments/<id:pk>/", views.permalink, name="permalink"),
+    path("comments/<id:pk>/cite/<slug:kind>/", views.cite, name="cite"),
     path("comments/<id:pk>/reply/", views.reply, name="reply"),
     path("comments/<id:pk>/receipt/", views.receipt, name="receipt"),
     path("comments/<id:pk>/resend/", views.resend, name="resend"),

@@ -13,10 +13,10 @@ from forum.lib.reader import GUEST_FIELDS, reader, remember_comment, remember_gu
 from forum.moderation import screening
 from forum.moderation import services as moderation
 
-from . import mailin, notifications, rules, services
+from . import citing, mailin, notifications, rules, services
 from .forms import EditCommentForm, FlagForm, GuestCommentForm
 from .models import Comment
-from .page import comment_form, page_of, unavailable_note
+from .page import comment_form, comment_page
 
 
 def published_essay(slug: str) -> Essay:
@@ -102,16 +102,25 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def permalink(request: HttpRequest, pk: int) -> HttpResponse:
-    """To the comment's anchor, on the page of a long discussion that holds it; a comment readers
-    cannot see says why (its writer sees their receipt)."""
+    """The comment's own page: the comment, what it replies to and its replies, its place in the
+    discussion, and how to cite it. A comment readers cannot see says why (its writer is sent to
+    their receipt); one never published is not there (404)."""
     comment = comment_on_published_essay(pk)
-    if not rules.is_shown_in_thread(comment):
-        if comment.status in Comment.WAITING and rules.can_see_receipt(reader(request), comment):
-            return redirect("discussion:receipt", pk=comment.pk)
-        messages.info(request, unavailable_note(comment))
-    page = page_of(comment)
-    query = f"?page={page}" if page > 1 else ""
-    return redirect(f"{comment.essay.get_absolute_url()}{query}#{comment.anchor}")
+    actor = reader(request)
+    if comment.status in Comment.WAITING and rules.can_see_receipt(actor, comment):
+        return redirect("discussion:receipt", pk=comment.pk)
+    shown = comment_page(actor, comment)
+    context = {"page": shown, "comment": shown.comment, "essay": shown.comment.essay, "formats": citing.FORMATS}
+    return render(request, "discussion/comment.html", context, status=200 if shown.citation else 404)
+
+
+@require_GET
+def cite(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """The comment's citation as a file (BibTeX, RIS, CSL-JSON), if it was ever published."""
+    comment = comment_on_published_essay(pk)
+    if kind not in citing.FORMATS or not (rules.is_shown_in_thread(comment) or comment.status in citing.GONE):
+        raise Http404("No such citation.")
+    return citing.download(citing.comment_item(comment), kind)
 
 
 @require_GET

@@ -4,11 +4,11 @@ from functools import partial
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from forum import pagecache
-from forum.discussion import rules
+from forum.discussion import citing, rules
 from forum.discussion.models import Comment
 from forum.discussion.page import View, essay_for, essay_page, page_parts, reader_values
 from forum.lib.reader import reader
@@ -47,3 +47,12 @@ def public_detail(request: HttpRequest, slug: str) -> HttpResponse:
     variant = (rules.can_comment_on(reader(request), head), *astuple(view))
     make = partial(page_parts, request, head, view)
     return pagecache.public_response(request, head, variant, make, partial(reader_values, request))
+
+
+@require_GET
+def cite(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    """The essay's citation as a file (BibTeX, RIS, CSL-JSON)."""
+    essay = get_object_or_404(Essay.objects.published().select_related("author"), slug=slug)
+    if kind not in citing.FORMATS:
+        raise Http404("No such citation.")
+    return citing.download(citing.essay_item(essay), kind)

@@ -16,6 +16,7 @@ bleach is unmaintained since 6.4; keeping every call to it in this module
 makes a move to nh3 a one-module change, tested by tests/test_markup.py.
 """
 
+import json
 import re
 import secrets
 from functools import partial
@@ -600,3 +601,25 @@ def markdown_from_html(html: str, *, essay: bool = False) -> str:
 def text_from_html(html: str) -> str:
     """The words of an HTML fragment (a title, a name): tags dropped, entities decoded, spaces collapsed."""
     return _HTML_SPACE.sub(" ", _raw_text(_parse_html(html)).replace("\u00a0", " ")).strip()
+
+
+# --- Citations and structured data: text we format from what people typed ------------------------
+
+# citeproc-py's HTML: its own tags around text it escaped; cleaned here all the same, to these tags
+# and no attributes (its small capitals come with a style attribute, which the CSP would refuse).
+_citation_cleaner = bleach.Cleaner(tags={"i", "b", "sup", "sub"}, attributes={}, strip=True, strip_comments=True)
+
+
+def citation_html(html: str) -> SafeString:
+    """A citation as citeproc-py formats it (forum.discussion.citing), cleaned."""
+    return mark_safe(_citation_cleaner.clean(html))
+
+
+_JSON_IN_HTML = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def json_ld(data: dict) -> SafeString:
+    """Schema.org data as a <script type="application/ld+json"> block: no text in it can end the
+    element ("</script>" is written \\u003c/script\\u003e), and browsers never run it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_JSON_IN_HTML)
+    return mark_safe(f'<script type="application/ld+json">{text}</script>')

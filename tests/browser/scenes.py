@@ -148,6 +148,7 @@ def audited_pages(scene: Scene) -> list[AuditedPage]:
             "comment form with errors", essay_path, button="Post comment", post=empty_comment, post_to=comment_path
         ),
         AuditedPage("reply page", reverse("discussion:reply", kwargs={"pk": scene.first_comment.pk})),
+        AuditedPage("a comment's own page", reverse("discussion:permalink", kwargs={"pk": scene.member_comment.pk})),
         AuditedPage("receipt", reverse("discussion:receipt", kwargs={"pk": scene.member_comment.pk}), who="member"),
         AuditedPage("edit page", reverse("discussion:edit", kwargs={"pk": scene.member_comment.pk}), who="member"),
         AuditedPage("proxy form", proxy_path, who="member"),

@@ -142,7 +142,10 @@ FIND_INJECTED = r"""
     const item = el.closest("[id]");
     return `${el.tagName.toLowerCase()} in #${item ? item.id : "?"}`;
   };
-  for (const s of document.scripts) if (!s.src || !ours(s)) found.push(`script: ${s.outerHTML.slice(0, 120)}`);
+  // Ours: the site's scripts, and the page's schema.org data in its head (data, never run).
+  const data = (s) => s.type === "application/ld+json" && s.parentElement === document.head && !s.src;
+  for (const s of document.scripts)
+    if (!data(s) && (!s.src || !ours(s))) found.push(`script: ${s.outerHTML.slice(0, 120)}`);
   // MathML only where user content is shown (a comment's text, a quoted comment, an essay).
   const userContent = ".comment-body, .replying-to, .essay-body";
   for (const el of document.querySelectorAll("math"))
