@@ -117,6 +117,7 @@ def _bump(essays) -> None:
 
 # --- The essay's head: what a request needs before it knows whether a kept page will do ---------
 
+# In the model's order of fields: Model.from_db reads values in that order (head_of).
 HEAD_FIELDS = (
     "id",
     "slug",
@@ -126,6 +127,7 @@ HEAD_FIELDS = (
     "comments_open",
     "discussion_version",
     "discussion_changed_at",
+    "text_version",
     "updated_at",
 )
 
@@ -165,9 +167,11 @@ RECENT_COMMENTS = 20_000
 
 
 def comment_key(comment: Comment, essay: Essay) -> str:
-    """Changes with the code, the comment (its version, bumped by comments_changed and person_changed)
-    and the essay's author (their comments are marked)."""
-    return f"comment:{release()}:{comment.pk}:{comment.version}:{comment.status}:{essay.author_id}"
+    """Changes with the code, the comment (its version, bumped by comments_changed and person_changed),
+    the essay's author (their comments are marked) and its text's revision (comments written on an
+    earlier one say so)."""
+    key = f"{comment.pk}:{comment.version}:{comment.status}:{essay.author_id}:{essay.text_version}"
+    return f"comment:{release()}:{key}"
 
 
 def comment_parts(

@@ -70,6 +70,8 @@ class Comment(models.Model):
     # What the writer declares of their relation to the subject (funding, employment, ties), shown
     # under the signature; "" if they declared nothing.
     competing_interests = models.CharField(max_length=COMPETING_INTERESTS_MAX, blank=True)
+    # The revision of the essay's text it was written on (Essay.text_version, when it was saved).
+    essay_version = models.PositiveIntegerField(default=1)
     # Guests only; never shown to readers.
     author_email = models.EmailField(blank=True)
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from forum import pagecache
-from forum.essays.models import Essay
+from forum.essays.models import Essay, EssayRevision
 from forum.lib.mail import comment_address
 from forum.lib.markup import json_ld
 from forum.lib.prepared import Prepared, count_of
@@ -355,11 +355,21 @@ def _render_comments(essay: Essay, comments: list[Comment]) -> dict[int, str]:
     """Each comment's rendering, by id: read whole first if only its head was read (THREAD_FIELDS)."""
     partial_ids = [comment.pk for comment in comments if comment.get_deferred_fields()]
     whole = {comment.pk: comment for comment in Comment.objects.filter(pk__in=partial_ids).whole()}
-    return {comment.pk: _render_comment(essay, whole.get(comment.pk, comment)) for comment in comments}
+    comments = [whole.get(comment.pk, comment) for comment in comments]
+    # Comments written on an earlier revision of the essay's text say which (one query, if any).
+    earlier = {comment.essay_version for comment in comments} - {essay.text_version}
+    revisions = EssayRevision.objects.filter(essay_id=essay.pk, number__in=earlier) if earlier else []
+    written_on = {revision.number: revision for revision in revisions}
+    return {comment.pk: _render_comment(essay, comment, written_on.get(comment.essay_version)) for comment in comments}
 
 
-def _render_comment(essay: Essay, comment: Comment) -> str:
-    context = {"comment": comment, "essay": essay, "tombstone": not rules.is_shown_in_thread(comment)}
+def _render_comment(essay: Essay, comment: Comment, written_on: EssayRevision | None = None) -> str:
+    context = {
+        "comment": comment,
+        "essay": essay,
+        "tombstone": not rules.is_shown_in_thread(comment),
+        "written_on": written_on,
+    }
     return render_to_string("discussion/_comment.html", context)
 
 
@@ -515,6 +525,7 @@ def _render_frame(request: HttpRequest, head: Essay, frame: Frame) -> str:
         "citation": citing.formatted(citing.essay_item(essay)),
         "citation_files": citing.files(reverse("essays:cite", args=[essay.slug, kind]) for kind in citing.FORMATS),
         "json_ld": json_ld(citing.essay_schema(essay)),
+        "revisions": list(essay.revisions.all()) if essay.text_version > 1 else [],
     }
     return render_to_string("essays/detail.html", context, request)
 

@@ -47,7 +47,9 @@ def save_once(comment: Comment, records: Callable[[], object], same_submission: 
 
 
 def save_new_comment(comment: Comment) -> Comment:
-    """Insert a comment and give it its place in the tree (see tree.py)."""
+    """Insert a comment and give it its place in the tree (see tree.py), noting the revision of the
+    essay's text it was written on."""
+    comment.essay_version = comment.essay.text_version
     with transaction.atomic():
         comment.save()
         parent_path = comment.parent.path if comment.parent_id else ""

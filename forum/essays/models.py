@@ -1,5 +1,8 @@
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -40,6 +43,11 @@ class Essay(models.Model):
     # kept pages and ETags are keyed by it and updated_at.
     discussion_version = models.PositiveBigIntegerField(default=0, editable=False)
     discussion_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The revision of the text readers see: 1 as first published, one more for each edit of the
+    # published text (the text it replaced is kept: EssayRevision). Comments note the one they
+    # were written on (Comment.essay_version).
+    text_version = models.PositiveIntegerField(default=1, editable=False)
+    revised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -54,25 +62,50 @@ class Essay(models.Model):
         return self.title
 
     def save(self, *args, **kwargs) -> None:
+        """Save; a new text of a published essay keeps the one it replaces as a revision (who
+        replaced it and why: `revised_by` and `revision_note`, set by whoever edits it)."""
+        stored = getattr(self, "_stored", None)
+        changed = {"body_html"}
         # Rendered once, when the text is written, never at read time. An essay saved for another
         # reason (comments closed, a new author) keeps the HTML it had: a text written before a
         # markup was known (a formula, a footnote) is not read again until someone edits it.
-        if not self.body_html or self.body != getattr(self, "_rendered_body", None):
+        if not self.body_html or stored is None or self.body != stored.body:
             self.body_html = render_essay(self.body)
+        with transaction.atomic():
+            if stored is not None and stored.was_published and (self.title, self.body) != (stored.title, stored.body):
+                self._keep_revision(stored)
+                changed |= {"text_version", "revised_at"}
             update_fields = kwargs.get("update_fields")
-            if update_fields is not None and "body" in update_fields:
-                kwargs["update_fields"] = {*update_fields, "body_html"}
-        super().save(*args, **kwargs)
-        self._rendered_body = self.body
+            if update_fields is not None and {"body", "title"} & set(update_fields):
+                kwargs["update_fields"] = {*update_fields, *changed}
+            super().save(*args, **kwargs)
+        self._stored = StoredText.of(self)
 
     def get_absolute_url(self) -> str:
         return reverse("essays:detail", kwargs={"slug": self.slug})
 
+    def _keep_revision(self, stored: "StoredText") -> None:
+        now = timezone.now()
+        EssayRevision.objects.create(
+            essay=self,
+            number=self.text_version,
+            title=stored.title,
+            body=stored.body,
+            body_html=stored.body_html,
+            shown_from=self.revised_at or stored.published_at,
+            replaced_at=now,
+            replaced_by=getattr(self, "revised_by", None),
+            note=getattr(self, "revision_note", ""),
+        )
+        self.text_version += 1
+        self.revised_at = now
+
     @classmethod
     def from_db(cls, *args, **kwargs):
-        """As the ORM makes it, remembering the body its HTML was rendered from (save)."""
+        """As the ORM makes it, remembering the text as stored (save)."""
         essay = super().from_db(*args, **kwargs)
-        essay._rendered_body = essay.__dict__.get("body")
+        if "body" in essay.__dict__:  # the whole essay, not its head (pagecache.HEAD_FIELDS)
+            essay._stored = StoredText.of(essay)
         return essay
 
     @property
@@ -98,3 +131,49 @@ class Essay(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED and self.published_at <= timezone.now()
+
+
+@dataclass(frozen=True)
+class StoredText:
+    """An essay's text as it was read from the database."""
+
+    title: str
+    body: str
+    body_html: str
+    published_at: datetime
+    was_published: bool
+
+    @classmethod
+    def of(cls, essay: Essay) -> "StoredText":
+        return cls(essay.title, essay.body, essay.body_html, essay.published_at, essay.is_published)
+
+
+class EssayRevision(models.Model):
+    """A text a published essay had, kept when an edit replaced it: readers can open it, and the
+    comments written on it say so."""
+
+    essay = models.ForeignKey(Essay, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()  # the essay's text_version while readers saw this text
+    title = models.CharField(max_length=250)
+    body = models.TextField()
+    body_html = models.TextField()
+    shown_from = models.DateTimeField()  # when readers first saw this text
+    replaced_at = models.DateTimeField(default=timezone.now)
+    replaced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)  # what the edit that replaced it changed
+
+    class Meta:
+        ordering = ["essay", "number"]
+        constraints = [models.UniqueConstraint(fields=["essay", "number"], name="one_revision_per_number")]
+
+    def __str__(self) -> str:
+        return f"{self.essay} as of {self.shown_from:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("essays:revision", kwargs={"slug": self.essay.slug, "number": self.number})
+
+    @property
+    def html(self):
+        return stored_html(self.body_html)

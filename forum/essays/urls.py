@@ -8,6 +8,7 @@ urlpatterns = [
     path("essays/<slug:slug>/", views.detail, name="detail"),
     path("essays/<slug:slug>/feed/", feeds.EssayCommentsFeed(), name="comments_feed"),
     path("essays/<slug:slug>/cite/<slug:kind>/", views.cite, name="cite"),
+    path("essays/<slug:slug>/revisions/<int:number>/", views.revision, name="revision"),
     path("feeds/essays/", feeds.EssaysFeed(), name="feed"),
     path("feeds/comments/", feeds.CommentsFeed(), name="all_comments_feed"),
 ]

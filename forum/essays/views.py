@@ -13,7 +13,7 @@ from forum.discussion.models import Comment
 from forum.discussion.page import View, essay_for, essay_page, page_parts, reader_values
 from forum.lib.reader import reader
 
-from .models import Essay
+from .models import Essay, EssayRevision
 
 
 @require_GET
@@ -56,3 +56,13 @@ def cite(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
     if kind not in citing.FORMATS:
         raise Http404("No such citation.")
     return citing.download(citing.essay_item(essay), kind)
+
+
+@require_GET
+def revision(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """An earlier text of the essay, with the comments written on it."""
+    essay = get_object_or_404(Essay.objects.published().select_related("author"), slug=slug)
+    revision = get_object_or_404(EssayRevision, essay=essay, number=number)
+    written_on_it = Comment.objects.published().filter(essay=essay, essay_version=number).order_by("path")
+    context = {"essay": essay, "revision": revision, "comments": written_on_it}
+    return render(request, "essays/revision.html", context)

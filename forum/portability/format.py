@@ -78,6 +78,7 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section("email_addresses", "account.EmailAddress"),
     Section("essays", "essays.Essay"),
+    Section("essay_revisions", "essays.EssayRevision"),
     Section(
         "comments",
         "discussion.Comment",
