@@ -3,6 +3,7 @@
 author (wrote the essay), member, other (a second member), guest data.
 """
 
+import re
 import time
 import uuid
 
@@ -179,3 +180,9 @@ def only_its_writer_sees(writer: Client, essay: Essay, text: str) -> None:
     page = writer.get(essay.get_absolute_url()).text
     assert text in page and "not yet published" in page
     assert text not in Client().get(essay.get_absolute_url()).text
+
+
+def without_passages(html: str) -> str:
+    """An essay's HTML without its passages' anchors and links (tests/test_passages.py tests them)."""
+    html = re.sub(r' <span class="passage-links">.*?</span>', "", html, flags=re.DOTALL)
+    return re.sub(r' id="p-[0-9a-f]{8}(-\d+)?"', "", html)

@@ -8,6 +8,7 @@ with the XSS corpus and checks of tests/test_markup.py.
 import pytest
 
 from forum.lib.markup import markdown_from_html, render_comment, render_essay, text_from_html
+from tests.conftest import without_passages
 from tests.test_markup import COMMENT_TAGS, ESSAY_TAGS, PAYLOADS, assert_safe, parse, scheme_of
 
 
@@ -16,7 +17,8 @@ def comment_html(html: str) -> str:
 
 
 def essay_html(html: str) -> str:
-    return render_essay(markdown_from_html(html, essay=True))
+    """As an imported essay's text reads (its passages' anchors and links apart: tests/test_passages.py)."""
+    return without_passages(render_essay(markdown_from_html(html, essay=True)))
 
 
 # --- What a reader saw is kept ----------------------------------------------------

@@ -16,7 +16,7 @@ from forum.discussion.models import Comment
 from forum.essays.models import Essay
 from forum.pagecache import forget as forget_pages
 
-from .conftest import add_comment
+from .conftest import add_comment, without_passages
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +191,7 @@ def test_essay_bodies_are_rendered_once_and_sanitised(author):
     essay = Essay.objects.create(
         title="T", slug="t", author=author, body="## Part one\n\n<script>alert(1)</script>", status="published"
     )
-    assert "<h2>Part one</h2>" in essay.body_html
+    assert "<h2>Part one</h2>" in without_passages(essay.body_html)
     assert "<script>" not in essay.body_html
 
 

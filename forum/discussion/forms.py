@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from forum.lib.dates import DAY
+from forum.lib.markup import PASSAGE_ID
 from forum.lib.text import OneLineField
 from forum.moderation.models import Flag
 
@@ -59,6 +60,9 @@ class CommentForm(DescribedForm):
     )
     # A new key per form shown: sending the same form twice makes one comment.
     submission_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    # The passage of the essay the comment is on, if it was written from "Comment on this passage".
+    quoted_passage = forms.RegexField(regex=PASSAGE_ID, widget=forms.HiddenInput, required=False, max_length=16)
+    quoted_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -81,7 +85,7 @@ class CommentForm(DescribedForm):
 
 
 class EditCommentForm(CommentForm):
-    submission_key = None
+    submission_key = quoted_passage = quoted_version = None
 
 
 FORM_SHOWN_SALT = "forum.discussion.form-shown-at"
@@ -155,6 +159,8 @@ class GuestCommentForm(PostCommentForm):
 
 class ProxyCommentForm(CommentForm):
     """A comment that reached a member from someone else, with how it arrived."""
+
+    quoted_passage = quoted_version = None
 
     person_name = OneLineField(
         label="Their name", max_length=100, error_messages={"required": "Please give the name of the person."}

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from forum.essays.models import Essay
-from forum.lib.markup import render_comment, stored_html, tex_in_place_of_math
+from forum.lib.markup import portable, render_comment, stored_html
 
 from . import tree
 
@@ -72,6 +72,10 @@ class Comment(models.Model):
     competing_interests = models.CharField(max_length=COMPETING_INTERESTS_MAX, blank=True)
     # The revision of the essay's text it was written on (Essay.text_version, when it was saved).
     essay_version = models.PositiveIntegerField(default=1)
+    # The passage of the essay it comments on (its anchor, forum.lib.markup.PASSAGE_ID), and the
+    # revision of the text it was quoted from; "" and None for a comment on the whole essay.
+    quoted_passage = models.CharField(max_length=16, blank=True)
+    quoted_version = models.PositiveIntegerField(null=True, blank=True)
     # Guests only; never shown to readers.
     author_email = models.EmailField(blank=True)
 
@@ -145,9 +149,9 @@ class Comment(models.Model):
         return stored_html(self.body_html)
 
     @property
-    def html_with_tex(self):
-        """The HTML with each formula's TeX in place of its MathML: for feeds and mails."""
-        return tex_in_place_of_math(self.body_html)
+    def portable_html(self):
+        """The HTML as feeds and mails carry it (forum.lib.markup.portable)."""
+        return portable(self.body_html)
 
     @property
     def is_published(self) -> bool:

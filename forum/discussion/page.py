@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from forum import pagecache
 from forum.essays.models import Essay, EssayRevision
 from forum.lib.mail import comment_address
-from forum.lib.markup import json_ld
+from forum.lib.markup import json_ld, passage_text
 from forum.lib.prepared import Prepared, count_of
 from forum.lib.reader import GUEST_FIELDS, reader
 
@@ -31,12 +31,21 @@ from .forms import GuestCommentForm, PostCommentForm, shown_now
 from .models import Comment, Provenance, Subscription
 
 
-def comment_form(actor: rules.Actor, data=None) -> PostCommentForm:
+def comment_form(actor: rules.Actor, data=None, initial: dict | None = None) -> PostCommentForm:
     """A member's form, or a guest's with the signature this browser confirmed filled in."""
     if actor.is_member:
-        return PostCommentForm(data)
-    initial = {key: actor.guest.get(key, "") for key in GUEST_FIELDS}
-    return GuestCommentForm(data, initial=initial)
+        return PostCommentForm(data, initial=initial)
+    signature = {key: actor.guest.get(key, "") for key in GUEST_FIELDS}
+    return GuestCommentForm(data, initial={**signature, **(initial or {})})
+
+
+def quotation(essay: Essay, anchor: str) -> dict:
+    """A comment form's start on a passage of the essay: the passage quoted, and which it is (and
+    of which revision of the text); {} if the essay has no such passage."""
+    text = passage_text(essay.body_html, anchor)
+    if text is None:
+        return {}
+    return {"body": f"> {text}\n\n", "quoted_passage": anchor, "quoted_version": essay.text_version}
 
 
 @dataclass(frozen=True)

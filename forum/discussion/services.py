@@ -69,6 +69,8 @@ def post_comment(
     ip_address: str | None = None,
     notify_replies: bool = False,
     competing_interests: str = "",
+    quoted_passage: str = "",
+    quoted_version: int | None = None,
 ) -> PostResult:
     """Save a comment at once; publish it now or after the guest confirms by email.
 
@@ -117,6 +119,9 @@ def post_comment(
         author_website=signature.website,
         author_email=signature.email if not actor.is_member else "",
         competing_interests=competing_interests,
+        quoted_passage=quoted_passage,
+        # The revision it was quoted from, at the latest the one readers see now.
+        quoted_version=min(quoted_version or essay.text_version, essay.text_version) if quoted_passage else None,
         status=status,
         created_at=now,
         published_at=now if status == Comment.Status.PUBLISHED else None,

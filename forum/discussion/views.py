@@ -16,7 +16,7 @@ from forum.moderation import services as moderation
 from . import citing, mailin, notifications, rules, services
 from .forms import EditCommentForm, FlagForm, GuestCommentForm
 from .models import Comment
-from .page import comment_form, comment_page
+from .page import comment_form, comment_page, quotation
 
 
 def published_essay(slug: str) -> Essay:
@@ -42,7 +42,8 @@ def _own_comment(request: HttpRequest, pk: int, rule) -> tuple[Comment, rules.Ac
 def _compose(request: HttpRequest, essay: Essay, parent: Comment | None) -> HttpResponse:
     """Show the comment form (GET, preview, errors) or post the comment."""
     actor = reader(request)
-    form = comment_form(actor, request.POST if request.method == "POST" else None)
+    quoting = quotation(essay, request.GET.get("quote", "")) if request.method == "GET" and not parent else {}
+    form = comment_form(actor, request.POST if request.method == "POST" else None, initial=quoting)
     context = {
         "essay": essay,
         "parent": parent,
@@ -71,6 +72,8 @@ def _compose(request: HttpRequest, essay: Essay, parent: Comment | None) -> Http
             ip_address=request.META.get("REMOTE_ADDR"),
             notify_replies=data.get("notify_replies", False),
             competing_interests=data["competing_interests"],
+            quoted_passage=data.get("quoted_passage") or "",
+            quoted_version=data.get("quoted_version"),
         )
     except DiscussionError as error:
         if not isinstance(error, Refused):

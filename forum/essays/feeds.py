@@ -98,7 +98,7 @@ class EssaysFeed(Feed):
 
     def item_extra_kwargs(self, essay: Essay) -> dict:
         # body_html is stored sanitised (forum.lib.markup); it is sent as it is, its formulas as TeX.
-        return {"content": essay.html_with_tex}
+        return {"content": essay.portable_html}
 
 
 class CommentFeedMixin:
@@ -134,7 +134,7 @@ class CommentFeedMixin:
 
     def item_description(self, comment: Comment) -> str:
         # Stored sanitised when the comment was saved (Comment.set_text); its formulas as TeX.
-        return comment.html_with_tex
+        return comment.portable_html
 
 
 class EssayCommentsFeed(CommentFeedMixin, Feed):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
-from forum.lib.markup import render_essay, stored_html, tex_in_place_of_math
+from forum.lib.markup import portable, render_essay, stored_html
 
 
 class EssayQuerySet(models.QuerySet):
@@ -69,14 +69,14 @@ class Essay(models.Model):
         # Rendered once, when the text is written, never at read time. An essay saved for another
         # reason (comments closed, a new author) keeps the HTML it had: a text written before a
         # markup was known (a formula, a footnote) is not read again until someone edits it.
-        if not self.body_html or stored is None or self.body != stored.body:
-            self.body_html = render_essay(self.body)
+        if not self.body_html or stored is None or (self.body, self.slug) != (stored.body, stored.slug):
+            self.body_html = render_essay(self.body, self.get_absolute_url())  # its passages link to it
         with transaction.atomic():
             if stored is not None and stored.was_published and (self.title, self.body) != (stored.title, stored.body):
                 self._keep_revision(stored)
                 changed |= {"text_version", "revised_at"}
             update_fields = kwargs.get("update_fields")
-            if update_fields is not None and {"body", "title"} & set(update_fields):
+            if update_fields is not None and {"body", "title", "slug"} & set(update_fields):
                 kwargs["update_fields"] = {*update_fields, *changed}
             super().save(*args, **kwargs)
         self._stored = StoredText.of(self)
@@ -113,14 +113,14 @@ class Essay(models.Model):
         return stored_html(self.body_html)
 
     @property
-    def html_with_tex(self):
-        """The HTML with each formula's TeX in place of its MathML: for feeds and mails."""
-        return tex_in_place_of_math(self.body_html)
+    def portable_html(self):
+        """The HTML as feeds and mails carry it (forum.lib.markup.portable)."""
+        return portable(self.body_html)
 
     @property
     def description(self) -> str:
         """Plain-text summary for meta tags."""
-        text = self.summary or strip_tags(self.html_with_tex)
+        text = self.summary or strip_tags(self.portable_html)
         return Truncator(" ".join(text.split())).chars(300)
 
     @property
@@ -138,6 +138,7 @@ class StoredText:
     """An essay's text as it was read from the database."""
 
     title: str
+    slug: str
     body: str
     body_html: str
     published_at: datetime
@@ -145,7 +146,7 @@ class StoredText:
 
     @classmethod
     def of(cls, essay: Essay) -> "StoredText":
-        return cls(essay.title, essay.body, essay.body_html, essay.published_at, essay.is_published)
+        return cls(essay.title, essay.slug, essay.body, essay.body_html, essay.published_at, essay.is_published)
 
 
 class EssayRevision(models.Model):

@@ -16,6 +16,7 @@ bleach is unmaintained since 6.4; keeping every call to it in this module
 makes a move to nh3 a one-module change, tested by tests/test_markup.py.
 """
 
+import hashlib
 import json
 import re
 import secrets
@@ -30,6 +31,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.utils import is_code_block
@@ -40,23 +42,28 @@ from .tex import MATHML_ATTRIBUTES, MATHML_TAGS, TEX_ENCODING, UnreadableTeX, ma
 # (MathML) and footnotes (a numbered section at the end, its references superscript).
 COMMENT_TAGS = frozenset({"p", "br", "em", "strong", "a", "blockquote", "ul", "ol", "li", "code", "pre"})
 COMMENT_TAGS |= MATHML_TAGS | {"sup", "section"}
-# Essays are written by the site's authors: headings, rules and images too.
-ESSAY_TAGS = COMMENT_TAGS | {"h2", "h3", "h4", "hr", "img"}
+# Essays are written by the site's authors: headings, rules and images too, and their passages' links.
+ESSAY_TAGS = COMMENT_TAGS | {"h2", "h3", "h4", "hr", "img", "span"}
 
 ATTRIBUTES = {"a": ["href", "title", "rel"], "img": ["src", "alt", "title"], "ol": ["start"]}
 # Attributes our renderers write with values of one shape only (footnotes' ids and classes; the
 # values MathML's attributes take, as forum.lib.tex writes them): any other value is dropped.
 _FOOTNOTE_ID = r"-[0-9a-f]{8}-\d{1,4}"
+# An essay's passage (_passages): "p-" and eight hex digits of its words, a number if they repeat.
+PASSAGE_ID = re.compile(r"p-[0-9a-f]{8}(?:-\d{1,3})?")
 _SHAPED = {
     ("a", "id"): re.compile(rf"fnref{_FOOTNOTE_ID}(:\d{{1,4}})?"),
-    ("a", "class"): re.compile(r"footnote-backref"),
-    ("a", "aria-label"): re.compile(r"Back to the text"),
     ("li", "id"): re.compile(f"fn{_FOOTNOTE_ID}"),
     ("li", "class"): re.compile(r"footnote-item"),
     ("sup", "class"): re.compile(r"footnote-ref"),
     ("section", "class"): re.compile(r"footnotes"),
     ("ol", "class"): re.compile(r"footnotes-list"),
     ("annotation", "encoding"): re.compile(re.escape(TEX_ENCODING)),
+    # Passages of an essay (_passages): ids on blocks, and their links.
+    **{(tag, "id"): PASSAGE_ID for tag in ("p", "h2", "h3", "h4", "blockquote", "ul", "ol")},
+    ("span", "class"): re.compile(r"passage-links"),
+    ("a", "class"): re.compile(r"footnote-backref|passage-anchor|passage-quote"),
+    ("a", "aria-label"): re.compile(r"Back to the text|Link to this passage"),
     ("math", "display"): re.compile(r"block|inline"),
 }
 _MATHML_VALUE = re.compile(r"[\w .%+#-]*")
@@ -99,6 +106,52 @@ def _clamp_headings(state: StateCore) -> None:
         if token.type in ("heading_open", "heading_close"):
             level = min(max(int(token.tag[1]), 2), 4)
             token.tag = f"h{level}"
+
+
+# --- Passages of an essay: each block's stable anchor, with a link to it and to comment on it -------
+
+_PASSAGE_BLOCKS = ("paragraph_open", "heading_open", "blockquote_open", "bullet_list_open", "ordered_list_open")
+# Where the links go: a paragraph (not a heading, whose name they would lengthen; a quote or a list
+# has its own anchor and is quoted through its paragraphs).
+_LINKED_BLOCKS = ("paragraph_open",)
+
+
+def passage_id(text: str, taken: set[str]) -> str:
+    """A block's anchor, made of its words: editing another block leaves it as it was."""
+    anchor = "p-" + hashlib.sha1(" ".join(text.split()).encode(), usedforsecurity=False).hexdigest()[:8]
+    number, unique = 1, anchor
+    while unique in taken:
+        number += 1
+        unique = f"{anchor}-{number}"
+    taken.add(unique)
+    return unique
+
+
+def _passages(state: StateCore) -> None:
+    """Give each top-level block of an essay an id from its words, and each top-level paragraph the
+    links to it and to comment on it (env["essay_path"]: the essay's address)."""
+    taken: set[str] = set()
+    tokens = state.tokens
+    for index, token in enumerate(tokens):
+        if token.level != 0 or token.type not in _PASSAGE_BLOCKS:
+            continue
+        words = []
+        for inner in tokens[index + 1 :]:
+            if inner.level == 0 and inner.nesting == -1:
+                break
+            if inner.type == "inline":
+                words.append(inner.content)
+        anchor = passage_id(" ".join(words), taken)
+        token.attrSet("id", anchor)
+        path = state.env.get("essay_path")
+        if path and token.type in _LINKED_BLOCKS and tokens[index + 1].type == "inline":
+            links = Token("html_inline", "", 0)
+            links.content = (
+                f' <span class="passage-links"><a href="#{anchor}" class="passage-anchor"'
+                f' aria-label="Link to this passage">¶</a> <a href="{escape(path)}comment/?quote={anchor}#add-comment"'
+                ' class="passage-quote">Comment on this passage</a></span>'
+            )
+            tokens[index + 1].children.append(links)
 
 
 def _allowed_attribute(tag: str, name: str, value: str) -> bool:
@@ -204,6 +257,7 @@ def _markdown(allow_images: bool) -> MarkdownIt:
     md.add_render_rule("footnote_anchor", _footnote_back_link)
     if allow_images:
         md.core.ruler.after("block", "clamp_headings", _clamp_headings)
+        md.core.ruler.after("inline", "passages", _passages)
     else:
         # Comments are conversation, not documents: no images or headings.
         md.disable(["image", "heading", "lheading", "hr"])
@@ -260,14 +314,60 @@ def render_comment(source: str) -> SafeString:
     return mark_safe(_comment_cleaner.clean(_comment_md.render(source, _namespace())).strip())
 
 
-def render_essay(source: str) -> SafeString:
-    """Markdown of an essay to sanitised HTML (headings and images allowed)."""
-    return mark_safe(_essay_cleaner.clean(_essay_md.render(source, _namespace())).strip())
+def render_essay(source: str, path: str = "") -> SafeString:
+    """Markdown of an essay to sanitised HTML (headings and images allowed), each block with its
+    passage's anchor, and (given the essay's `path`) links to it and to comment on it."""
+    return mark_safe(_essay_cleaner.clean(_essay_md.render(source, {**_namespace(), "essay_path": path})).strip())
+
+
+class _PassageText(HTMLParser):
+    """The words of the element with one id, without its passage links."""
+
+    def __init__(self, anchor: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchor, self.depth, self.skipping, self.words = anchor, 0, 0, []
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        attrs = dict(attrs)
+        if self.depth:
+            self.depth += tag not in _HTML_VOID
+            self.skipping += bool(self.skipping) or attrs.get("class") == "passage-links"
+        elif attrs.get("id") == self.anchor:
+            self.depth = 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.depth:
+            self.depth -= 1
+            self.skipping = max(0, self.skipping - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self.depth and not self.skipping:
+            self.words.append(data)
+
+
+def passage_text(html: str, anchor: str) -> str | None:
+    """The text of a passage of an essay's stored HTML (render_essay), or None if it has none."""
+    if not PASSAGE_ID.fullmatch(anchor):
+        return None
+    reader = _PassageText(anchor)
+    reader.feed(tex_in_place_of_math(html))
+    text = " ".join("".join(reader.words).split())
+    return text or None
 
 
 # Each formula as forum.lib.tex writes it: its source in alttext (escaped as an attribute value is,
 # which is escaped as text is, too).
 _MATH = re.compile(r'<math display="(block|inline)" alttext="([^"]*)">.*?</math>', re.DOTALL)
+
+
+# The links of an essay's passages (_passages), which only its own page has a use for.
+_PASSAGE_LINKS = re.compile(r' <span class="passage-links">.*?</span>', re.DOTALL)
+
+
+def portable(html: str) -> SafeString:
+    """Stored HTML as feeds and mails carry it: formulas as their TeX (tex_in_place_of_math), and
+    without the links of an essay's passages."""
+    return tex_in_place_of_math(_PASSAGE_LINKS.sub("", html))
 
 
 def tex_in_place_of_math(html: str) -> SafeString:
