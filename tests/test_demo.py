@@ -33,7 +33,7 @@ def test_it_loads_the_essay_and_its_three_comments_in_their_nesting(client):
 
 def test_comment_two_is_a_proxy_post_by_the_essays_author_for_tv_paul(client):
     call_command("load_demo", verbosity=0)
-    essay = Essay.objects.get()
+    essay = Essay.objects.get(slug="more-on-soft-alliances")
     relayed = Comment.objects.get(body__contains="I am using the concept")
     assert (relayed.author_name, relayed.author_affiliation, relayed.author_id) == (
         "T.V. Paul",
@@ -54,6 +54,22 @@ def test_comment_two_is_a_proxy_post_by_the_essays_author_for_tv_paul(client):
 def test_running_it_again_duplicates_nothing():
     call_command("load_demo", verbosity=0)
     call_command("load_demo", verbosity=0)
-    assert Essay.objects.count() == 1
-    assert Comment.objects.count() == 3
-    assert AuditEntry.objects.count() == 7
+    assert Essay.objects.count() == 2
+    assert Comment.objects.filter(essay__slug="more-on-soft-alliances").count() == 3  # the seed's, exactly
+    assert Comment.objects.count() == 6
+    assert AuditEntry.objects.count() == 7 + 6  # the example's three comments: posted and published each
+
+
+def test_the_example_essay_shows_a_formula_footnotes_a_quoted_passage_and_a_citation(client):
+    call_command("load_demo", verbosity=0)
+    example = Essay.objects.get(slug="example-counting-alignments")
+    assert "example essay that comes with the demo" in example.body_html  # marked as one
+    html = client.get(example.get_absolute_url()).text
+    assert '<math display="block" alttext="\\binom{n}{2} = \\frac{n(n-1)}{2}">' in html
+    assert html.count('class="footnotes"') == 2  # the essay's and a comment's
+    quoting = Comment.objects.get(essay=example, author_name="Ben Sample")
+    assert quoting.quoted_passage and quoting.body.startswith("> A soft alliance, in Rajesh’s sense")
+    assert "[2]" not in quoting.body  # the footnote's number is not quoted
+    assert f'On <a href="{example.get_absolute_url()}#{quoting.quoted_passage}">a passage of the essay</a>.' in html
+    assert "Glenn H. Snyder, <em>Alliance Politics</em>" in html  # a comment citing its sources
+    assert "Cite this essay" in html

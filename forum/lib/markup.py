@@ -321,7 +321,7 @@ def render_essay(source: str, path: str = "") -> SafeString:
 
 
 class _PassageText(HTMLParser):
-    """The words of the element with one id, without its passage links."""
+    """The words of the element with one id, without its passage links and footnote numbers."""
 
     def __init__(self, anchor: str) -> None:
         super().__init__(convert_charrefs=True)
@@ -331,7 +331,8 @@ class _PassageText(HTMLParser):
         attrs = dict(attrs)
         if self.depth:
             self.depth += tag not in _HTML_VOID
-            self.skipping += bool(self.skipping) or attrs.get("class") == "passage-links"
+            # Not its links, nor its footnotes' numbers ("[2]" means nothing in a quotation).
+            self.skipping += bool(self.skipping) or attrs.get("class") in ("passage-links", "footnote-ref")
         elif attrs.get("id") == self.anchor:
             self.depth = 1
 

@@ -309,3 +309,45 @@ def test_a_moderator_bulk_approves_marks_spam_removes_with_a_reason_and_bans(
     page.goto(essay.get_absolute_url())
     expect(page.get_by_text("A personal attack.")).to_have_count(0)
     expect(page.get_by_text("A held comment by Ann Held.")).to_be_visible()
+
+
+# --- A passage of the essay, quoted ------------------------------------------------
+
+
+@JS
+def test_a_guest_comments_on_a_passage_of_the_essay(open_context, js):
+    """With JavaScript, words selected in a paragraph are quoted with "Quote in a comment"; without it,
+    "Comment on this passage" opens the form with the paragraph quoted. The comment links back to it."""
+    essay = scenes.load_demo()
+    passage = essay.body_html.split('<p id="', 2)[2].split('"', 1)[0]  # the second paragraph
+    page = new_page(open_context, js)
+    page.goto(essay.get_absolute_url())
+    paragraph = page.locator(f"#{passage}")
+    if js:
+        paragraph.evaluate(
+            """(p) => {
+                const text = p.firstChild, range = document.createRange();
+                range.setStart(text, 0);
+                range.setEnd(text, text.textContent.indexOf(",") + 1);
+                getSelection().removeAllRanges();
+                getSelection().addRange(range);
+            }"""
+        )
+        page.get_by_role("button", name="Quote in a comment").click()
+        body = page.get_by_role("textbox", name="Your comment")
+        quoted = "> There are a number of examples of such soft alliances. Because most people in Delhi would be"
+        expect(body).to_have_value(quoted + " most familiar with it,\n\n")
+        expect(body).to_be_focused()
+    else:
+        paragraph.get_by_role("link", name="Comment on this passage").click()
+        body = page.get_by_role("textbox", name="Your comment")
+        expect(body).to_have_value(re.compile(r"^> There are a number of examples of such soft alliances\."))
+    body.press("End")
+    body.type("Entente is the older word for it.")
+    page.get_by_role("textbox", name="Name", exact=True).fill("Kanti Bajpai")
+    page.get_by_role("textbox", name="Email", exact=True).fill("kanti@example.edu")
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.get_by_role("heading", name="Thank you: we have your comment")).to_be_visible()
+    comment = Comment.objects.get(author_email="kanti@example.edu")
+    assert (comment.quoted_passage, comment.quoted_version) == (passage, 1)
+    assert comment.body.startswith("> There are a number of examples") and "older word" in comment.body

@@ -1,6 +1,7 @@
-"""Load the demo essay and its discussion (safe to run again: nothing is duplicated)."""
+"""Load the demo essays and their discussions (safe to run again: nothing is duplicated)."""
 
 import json
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -13,17 +14,27 @@ from forum.audit.models import Action
 from forum.discussion.models import Comment, Provenance
 from forum.discussion.writing import save_new_comment
 from forum.essays.models import Essay
+from forum.lib.markup import passage_text
 
-DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "soft_alliances.json"
+DEMO = Path(__file__).resolve().parents[2] / "demo"
+# The 2013 essay and its three comments, as published; and an example of scholars' writing here.
+DEMO_FILES = (DEMO / "soft_alliances.json", DEMO / "writing_example.json")
 IMPORTED = "imported from the original blog"
+PASSAGE_ANCHOR = re.compile(r'<p id="(p-[0-9a-f]{8}(?:-\d+)?)"')
 
 
 class Command(BaseCommand):
-    help = "Load the demo essay “More on ‘Soft Alliances’” (2013) with its three comments."
+    help = (
+        "Load the demo essay “More on ‘Soft Alliances’” (2013) with its three comments, and an example essay "
+        "whose discussion shows formulas, footnotes, a quoted passage and citations."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
-        demo = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+        for path in DEMO_FILES:
+            self._load(json.loads(path.read_text(encoding="utf-8")))
+
+    def _load(self, demo: dict) -> None:
         data = demo["essay"]
         author = self._member(data["author"])
         essay, created = Essay.objects.update_or_create(
@@ -76,7 +87,12 @@ class Command(BaseCommand):
             created_at=created_at,
             published_at=created_at,
         )
-        comment.set_text(item["body"])
+        body = item["body"]
+        if "quote" in item:  # on a passage of the essay: its "Comment on this passage" form, sent
+            comment.quoted_passage = PASSAGE_ANCHOR.findall(essay.body_html)[item["quote"]]
+            comment.quoted_version = essay.text_version
+            body = f"> {passage_text(essay.body_html, comment.quoted_passage)}\n\n{body}"
+        comment.set_text(body)
         save_new_comment(comment)
         if "proxy" in item:
             self._provenance(comment, item["proxy"], created_at)
