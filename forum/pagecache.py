@@ -168,9 +168,9 @@ RECENT_COMMENTS = 20_000
 
 def comment_key(comment: Comment, essay: Essay) -> str:
     """Changes with the code, the comment (its version, bumped by comments_changed and person_changed),
-    the essay's author (their comments are marked) and its text's revision (comments written on an
-    earlier one say so)."""
-    key = f"{comment.pk}:{comment.version}:{comment.status}:{essay.author_id}:{essay.text_version}"
+    the essay's author (their comments are marked), its text's revision (comments written on an
+    earlier one say so) and its address (they link to its passages and revisions)."""
+    key = f"{comment.pk}:{comment.version}:{comment.status}:{essay.author_id}:{essay.text_version}:{essay.slug}"
     return f"comment:{release()}:{key}"
 
 

@@ -253,3 +253,35 @@ def test_a_comment_never_published_has_no_page_and_no_citation(client, essay):
 def test_an_unpublished_essay_has_no_citation(client, essay):
     Essay.objects.filter(pk=essay.pk).update(status=Essay.Status.DRAFT)
     assert client.get(reverse("essays:cite", kwargs={"slug": essay.slug, "kind": "bibtex"})).status_code == 404
+
+
+def test_quotes_and_ampersands_in_a_comment_are_text_in_its_title(client, essay):
+    comment = add_comment(essay, author_name="Q. Uote", body='Say "entente" & mean it.')
+    html = client.get(reverse("discussion:permalink", kwargs={"pk": comment.pk})).text
+    assert head_of(html)["citation_title"] == ['Say "entente" & mean it.']
+    assert (
+        json.loads(download(client, reverse("discussion:cite", kwargs={"pk": comment.pk, "kind": "csl-json"})).content)[
+            0
+        ]["title"]
+        == 'Say "entente" & mean it.'
+    )
+
+
+def test_odd_names_and_site_names_still_make_valid_files(client, essay, settings):
+    settings.SITE_NAME = "Theory Talks, Blog"
+    comment = add_comment(essay, author_name="", body="No name given.")
+    Comment.objects.filter(pk=comment.pk).update(author_name=" ")
+    for kind in ("bibtex", "ris", "csl-json"):
+        response = download(client, reverse("discussion:cite", kwargs={"pk": comment.pk, "kind": kind}))
+        assert f'filename="theory-talks-blog-c{comment.pk}.' in response["Content-Disposition"]
+    bib = download(client, reverse("discussion:cite", kwargs={"pk": comment.pk, "kind": "bibtex"})).content
+    assert not bibtexparser.parse_string(bib.decode()).failed_blocks
+
+
+def test_a_withdrawn_comment_is_cited_without_naming_anyone(client, essay, paul):
+    Comment.objects.filter(pk=paul.pk).update(status=Comment.Status.WITHDRAWN)
+    html = client.get(reverse("discussion:permalink", kwargs={"pk": paul.pk})).text
+    assert "T.V. Paul" not in html and "McGill" not in html
+    for kind in ("bibtex", "ris", "csl-json"):
+        text = download(client, reverse("discussion:cite", kwargs={"pk": paul.pk, "kind": kind})).content.decode()
+        assert "Paul" not in text

@@ -111,3 +111,29 @@ def test_a_proxy_post_carries_the_persons_statement(client, member, essay):
     )
     assert response.status_code == 302
     assert Comment.objects.get().competing_interests == "None"
+
+
+def test_the_statement_passes_the_sites_policy_like_the_text(client, member, essay, moderator):
+    from forum.moderation.models import Policy
+
+    policy = Policy.current()
+    policy.blocked_words = "casino"
+    policy.words_action = Policy.Action.REJECT
+    policy.save()
+    client.force_login(member)
+    response = client.post(comment_url(essay), form_data(body="Clean words.", competing_interests="Paid by a casino"))
+    assert response.status_code == 400
+    assert "words this site does not accept" in response.text and "Clean words.</textarea>" in response.text
+    assert not Comment.objects.exists()
+
+
+def test_changing_only_the_statement_leaves_the_texts_html_as_it_was(client, member, essay):
+    client.force_login(member)
+    client.post(comment_url(essay), form_data(body="A view."))
+    comment = Comment.objects.get()
+    Comment.objects.filter(pk=comment.pk).update(body_html="<p>A view, as first rendered.</p>")
+    client.post(
+        reverse("discussion:edit", kwargs={"pk": comment.pk}), {"body": "A view.", "competing_interests": DECLARED}
+    )
+    comment.refresh_from_db()
+    assert comment.body_html == "<p>A view, as first rendered.</p>" and comment.competing_interests == DECLARED

@@ -4,6 +4,7 @@ open an earlier text and see the comments written on it; those comments say whic
 from datetime import UTC, datetime
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from forum.essays.models import Essay, EssayRevision
@@ -109,3 +110,39 @@ def test_no_such_revision(client, essay):
 def test_the_admin_asks_what_an_edit_changes(editor, essay):
     form = editor.get(reverse("admin:essays_essay_change", args=[essay.pk])).content.decode()
     assert "What this edit changes" in form
+
+
+def test_the_same_text_sent_with_crlf_line_ends_is_no_new_revision(editor, essay):
+    essay.body = "First line.\nSecond line."
+    essay.save()
+    version = Essay.objects.get(pk=essay.pk).text_version
+    admin_edit(editor, Essay.objects.get(pk=essay.pk), body="First line.\r\nSecond line.", comments_open="")
+    assert Essay.objects.get(pk=essay.pk).text_version == version
+
+
+def test_a_new_title_alone_is_no_new_revision(editor, essay):
+    revised = admin_edit(editor, essay, title="A better title")
+    assert revised.title == "A better title" and revised.text_version == 1
+    assert not EssayRevision.objects.exists()
+
+
+def test_a_save_of_other_fields_keeps_no_revision_and_breaks_nothing(essay):
+    essay.body = "Changed in memory, not saved."
+    essay.comments_open = False
+    essay.save(update_fields=["comments_open"])
+    stored = Essay.objects.get(pk=essay.pk)
+    assert stored.text_version == 1 and not EssayRevision.objects.exists()
+    stored.body = "A real edit."
+    stored.save()
+    assert Essay.objects.get(pk=essay.pk).text_version == 2
+
+
+def test_a_new_address_reaches_the_passages_and_the_kept_comments(editor, essay):
+    add_comment(essay, body="On the first text.")
+    essay = admin_edit(editor, essay, body="The second text.")
+    reader = Client()
+    reader.get(essay.get_absolute_url())  # the comment's rendering is kept, linking the old address
+    admin_edit(editor, Essay.objects.get(pk=essay.pk), slug="soft-alliances-revisited")
+    page = reader.get("/essays/soft-alliances-revisited/").text
+    assert "/essays/soft-alliances-revisited/comment/?quote=" in page
+    assert '<a href="/essays/soft-alliances-revisited/revisions/1/">the revision of' in page

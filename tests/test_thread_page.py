@@ -228,19 +228,28 @@ def test_unpublished_essays_are_not_found_by_public_readers_or_members(
 
 
 @pytest.mark.parametrize(
-    ("status", "said", "code"),
+    ("status", "was_published", "said", "code"),
     [
-        (Comment.Status.WITHDRAWN, "was withdrawn at the request of the person it was attributed to.", 200),
-        (Comment.Status.REMOVED, "was removed by a moderator.", 200),
-        (Comment.Status.DELETED, "was deleted by its writer.", 200),
-        (Comment.Status.REJECTED, "is not available.", 404),
-        (Comment.Status.PENDING, "is not available.", 404),
+        (Comment.Status.WITHDRAWN, True, "was withdrawn at the request of the person it was attributed to.", 200),
+        (Comment.Status.REMOVED, True, "was removed by a moderator.", 200),
+        (Comment.Status.DELETED, True, "was deleted by its writer.", 200),
+        (Comment.Status.REMOVED, False, "was removed by a moderator.", 404),
+        (Comment.Status.DELETED, False, "was deleted by its writer.", 404),
+        (Comment.Status.REJECTED, False, "is not available.", 404),
+        (Comment.Status.SPAM, False, "is not available.", 404),
+        (Comment.Status.PENDING, False, "is not available.", 404),
     ],
 )
-def test_fault_18_a_permalink_to_a_comment_readers_cannot_see_says_why(client, essay, status, said, code):
-    comment = add_comment(essay, body="Not for readers.", status=status)
+def test_fault_18_a_permalink_to_a_comment_readers_cannot_see_says_why(
+    client, essay, status, was_published, said, code
+):
+    published = timezone.now() if was_published else None
+    comment = add_comment(essay, author_name="Hidden Writer", body="Not for readers.", status=status)
+    Comment.objects.filter(pk=comment.pk).update(published_at=published)
     page = client.get(reverse("discussion:permalink", kwargs={"pk": comment.pk}))
-    assert page.status_code == code  # one that was published stays citable (it says what became of it)
+    # One that was published stays citable, as what became of it; one never published was never there.
+    assert page.status_code == code
+    assert "Hidden Writer" not in page.text  # nor does it name who wrote it
     assert f"Comment {comment.reference} {said}" in page.text
     assert "Not for readers." not in page.text
 

@@ -22,16 +22,17 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import strip_tags
 from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
+from django.utils.text import slugify
 
 from forum.essays.models import Essay
-from forum.lib.markup import citation_html, tex_in_place_of_math
+from forum.lib.markup import citation_html, portable, text_from_html
 
 from .models import Comment
 
 TITLE_WORDS = 20  # APA: an untitled post is named by its first twenty words
+# What a citation says of a comment that is gone (rules.GONE).
 GONE = {
     Comment.Status.WITHDRAWN: "withdrawn at the request of the person it was attributed to",
     Comment.Status.REMOVED: "removed by a moderator",
@@ -64,6 +65,11 @@ def absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
+def _site_key() -> str:
+    """The site's name as the start of a citation key and a file name ("Theory Talks" -> theory-talks)."""
+    return slugify(settings.SITE_NAME) or "forum"
+
+
 def person(name: str) -> dict:
     """A name as CSL takes it: family name last where the name has more than one word ("T.V. Paul":
     Paul, T.V.), else as it is ("Rajesh")."""
@@ -78,7 +84,7 @@ def _date(moment: datetime) -> dict:
 
 def essay_item(essay: Essay) -> dict:
     return {
-        "id": f"{settings.SITE_NAME.lower()}-{essay.slug}",
+        "id": f"{_site_key()}-{essay.slug}",
         "type": "post-weblog",
         "title": essay.title,
         "author": [person(essay.author.public_name)],
@@ -90,7 +96,7 @@ def essay_item(essay: Essay) -> dict:
 
 def first_words(comment: Comment) -> str:
     """The comment's first words (formulas as their TeX), ending in … where it goes on."""
-    words = strip_tags(tex_in_place_of_math(comment.body_html)).split()
+    words = text_from_html(portable(comment.body_html)).split()
     return " ".join(words[:TITLE_WORDS]) + ("…" if len(words) > TITLE_WORDS else "")
 
 
@@ -99,10 +105,11 @@ def comment_item(comment: Comment) -> dict:
     essay = comment.essay
     gone = GONE.get(comment.status)
     item = {
-        "id": f"{settings.SITE_NAME.lower()}-c{comment.pk}",
+        "id": f"{_site_key()}-c{comment.pk}",
         "type": "post",
         "title": f"Comment {comment.reference} ({gone.split(' ', 1)[0]})" if gone else first_words(comment),
-        "author": [person(comment.author_name)],
+        # A gone comment does not name its writer (one withdrawn was disavowed by the person named).
+        "author": [] if gone else [person(comment.author_name)],
         "issued": _date(comment.published_at or comment.created_at),
         "genre": f"Comment on the blog post “{essay.title}”",
         "container-title": settings.SITE_NAME,
@@ -151,14 +158,14 @@ def comment_schema(comment: Comment) -> dict:
         "@type": "Comment",
         "@id": url,
         "url": url,
-        "author": _person_schema(comment.author_name, comment.author_affiliation),
         "dateCreated": comment.created_at.isoformat(),
         "about": {"@type": "BlogPosting", "headline": essay.title, "url": absolute(essay.get_absolute_url())},
     }
     if comment.published_at:
         schema["datePublished"] = comment.published_at.isoformat()
     if comment.status == Comment.Status.PUBLISHED:
-        schema["text"] = strip_tags(tex_in_place_of_math(comment.body_html)).strip()
+        schema["author"] = _person_schema(comment.author_name, comment.author_affiliation)
+        schema["text"] = text_from_html(portable(comment.body_html))
     if comment.parent_id:
         parent = absolute(reverse("discussion:permalink", args=[comment.parent_id]))
         schema["parentItem"] = {"@type": "Comment", "url": parent}
@@ -252,7 +259,7 @@ class _RisWriter(rispy.RisWriter):
 def ris(item: dict) -> str:
     """An RIS record, written by rispy: a blog post (BLOG), a comment as one with its genre noted."""
     year, month, day = item["issued"]["date-parts"][0]
-    names = [name.get("literal") or f"{name['family']}, {name['given']}" for name in item["author"]]
+    names = [name["literal"] if "literal" in name else f"{name['family']}, {name['given']}" for name in item["author"]]
     entry = {
         "type_of_reference": "BLOG",
         "authors": names,

@@ -206,8 +206,7 @@ def comment_page(actor: rules.Actor, comment: Comment) -> CommentPage:
     parent = next((other for other in near if other.pk == comment.parent_id), None)
     replies = [other for other in near if other.parent_id == comment.pk]
     query = f"?page={page}" if (page := page_of(comment)) > 1 else ""
-    citable = shown or comment.status in citing.GONE
-    citation = citing.comment_item(comment) if citable else None
+    citation = citing.comment_item(comment) if rules.is_citable(comment) else None
     return CommentPage(
         comment=comment,
         html=_with_links(actor, comment, essay) if shown else SafeString(""),

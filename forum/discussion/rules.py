@@ -145,6 +145,16 @@ def is_shown_in_thread(comment: Comment) -> bool:
     return comment.is_published
 
 
+# What became of a published comment that readers no longer see: it can still be cited (someone may
+# have), as what it became, without its words or its writer's name.
+GONE = (Comment.Status.WITHDRAWN, Comment.Status.REMOVED, Comment.Status.DELETED)
+
+
+def is_citable(comment: Comment) -> bool:
+    """Shown, or shown once and gone since; a comment never published was never there to cite."""
+    return is_shown_in_thread(comment) or (comment.status in GONE and comment.published_at is not None)
+
+
 # --- Posting on someone's behalf -------------------------------------------
 
 

@@ -94,7 +94,14 @@ def post_comment(
     moderates = rules.can_moderate(actor, essay)
     trusted = bool(trusted_guest_email) and trusted_guest_email.lower() == signature.email.lower()
     candidate = screening.Candidate(
-        essay.pk, body, actor.user, signature.email, ip_address, moderates=moderates, email_proven=trusted
+        essay.pk,
+        body,
+        actor.user,
+        signature.email,
+        ip_address,
+        moderates=moderates,
+        email_proven=trusted,
+        statement=competing_interests,
     )
     try:
         held = screening.screen(candidate)
@@ -219,7 +226,9 @@ def correct_guest_address(comment: Comment, email: str, ip_address: str | None) 
     except ValidationError:
         raise Refused("invalid_email", "Please give an email address such as name@example.org.") from None
     screening.check_ban(None, email, proven=False)
-    candidate = screening.Candidate(comment.essay_id, comment.body, None, email, ip_address)
+    candidate = screening.Candidate(
+        comment.essay_id, comment.body, None, email, ip_address, statement=comment.competing_interests
+    )
     held = screening.policy_holds(candidate, Policy.current())
     if not _may_mail_confirmation(email, ip_address):
         return False
@@ -279,7 +288,9 @@ def edit_comment(actor: rules.Actor, comment: Comment, body: str, competing_inte
         return comment
     # An edit passes the same policy as a new comment (refused words refuse it here).
     moderates = rules.can_moderate(actor, comment.essay)
-    candidate = screening.Candidate(comment.essay_id, body, actor.user, comment.author_email, moderates=moderates)
+    candidate = screening.Candidate(
+        comment.essay_id, body, actor.user, comment.author_email, moderates=moderates, statement=declared
+    )
     held = screening.policy_holds(candidate, Policy.current())
     with transaction.atomic():
         replace_text(comment, body, Revision.Kind.EDIT, competing_interests=declared)
@@ -302,7 +313,8 @@ def replace_text(comment: Comment, body: str, kind: Revision.Kind, competing_int
         competing_interests=comment.competing_interests,
         replaced_by=kind,
     )
-    comment.set_text(body)
+    if body != comment.body:  # a new statement alone leaves the text (and its HTML) as it was
+        comment.set_text(body)
     if competing_interests is not None:
         comment.competing_interests = competing_interests
     comment.edited_at = timezone.now()

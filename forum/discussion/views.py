@@ -121,7 +121,7 @@ def permalink(request: HttpRequest, pk: int) -> HttpResponse:
 def cite(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """The comment's citation as a file (BibTeX, RIS, CSL-JSON), if it was ever published."""
     comment = comment_on_published_essay(pk)
-    if kind not in citing.FORMATS or not (rules.is_shown_in_thread(comment) or comment.status in citing.GONE):
+    if kind not in citing.FORMATS or not rules.is_citable(comment):
         raise Http404("No such citation.")
     return citing.download(citing.comment_item(comment), kind)
 

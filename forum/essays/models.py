@@ -5,10 +5,9 @@ from django.conf import settings
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
-from forum.lib.markup import portable, render_essay, stored_html
+from forum.lib.markup import portable, render_essay, stored_html, text_from_html
 
 
 class EssayQuerySet(models.QuerySet):
@@ -65,17 +64,23 @@ class Essay(models.Model):
         """Save; a new text of a published essay keeps the one it replaces as a revision (who
         replaced it and why: `revised_by` and `revision_note`, set by whoever edits it)."""
         stored = getattr(self, "_stored", None)
-        changed = {"body_html"}
+        update_fields = kwargs.get("update_fields")
+        saves_body = update_fields is None or "body" in update_fields
+        # A browser sends a textarea's lines ended by CRLF: the same text, not a new one.
+        self.body = self.body.replace("\r\n", "\n")
+        changed = set()
         # Rendered once, when the text is written, never at read time. An essay saved for another
         # reason (comments closed, a new author) keeps the HTML it had: a text written before a
-        # markup was known (a formula, a footnote) is not read again until someone edits it.
+        # markup was known (a formula, a footnote) is not read again until someone edits it; its
+        # address changing renders it again too (its passages link to it).
         if not self.body_html or stored is None or (self.body, self.slug) != (stored.body, stored.slug):
-            self.body_html = render_essay(self.body, self.get_absolute_url())  # its passages link to it
+            self.body_html = render_essay(self.body, self.get_absolute_url())
+            changed.add("body_html")
         with transaction.atomic():
-            if stored is not None and stored.was_published and (self.title, self.body) != (stored.title, stored.body):
+            # A new text of the published essay (its title alone does not make one).
+            if stored is not None and stored.was_published and saves_body and self.body != stored.body:
                 self._keep_revision(stored)
                 changed |= {"text_version", "revised_at"}
-            update_fields = kwargs.get("update_fields")
             if update_fields is not None and {"body", "title", "slug"} & set(update_fields):
                 kwargs["update_fields"] = {*update_fields, *changed}
             super().save(*args, **kwargs)
@@ -86,6 +91,8 @@ class Essay(models.Model):
 
     def _keep_revision(self, stored: "StoredText") -> None:
         now = timezone.now()
+        # Numbered as the database has it: two edits at once are made one after the other.
+        self.text_version = Essay.objects.select_for_update().values_list("text_version", flat=True).get(pk=self.pk)
         EssayRevision.objects.create(
             essay=self,
             number=self.text_version,
@@ -120,7 +127,7 @@ class Essay(models.Model):
     @property
     def description(self) -> str:
         """Plain-text summary for meta tags."""
-        text = self.summary or strip_tags(self.portable_html)
+        text = self.summary or text_from_html(self.portable_html)
         return Truncator(" ".join(text.split())).chars(300)
 
     @property

@@ -40,6 +40,8 @@ class Candidate:
     moderates: bool = False
     # A guest's email that this browser proved (the confirmed-guest cookie); a typed one proves nothing.
     email_proven: bool = False
+    # What else readers see of the writer's: their competing-interests statement (the policy reads it).
+    statement: str = ""
 
 
 # What the desk calls each counted outcome.
@@ -162,7 +164,8 @@ def policy_holds(candidate: Candidate, policy: Policy) -> list[str]:
             raise refuse("blocked_domain", f"Comments from {domain} addresses are not accepted here.")
         reasons.append(f"email domain {domain} is listed")
 
-    text = normalised(candidate.body)
+    shown = f"{candidate.body}\n{candidate.statement}"
+    text = normalised(shown)
     # Whole words; "_" counts as a boundary, so Markdown emphasis cannot hide one.
     found = [word for word in policy.words if re.search(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", text)]
     if found:
@@ -173,7 +176,7 @@ def policy_holds(candidate: Candidate, policy: Policy) -> list[str]:
             )
         reasons.append("contains listed words: " + ", ".join(found))
 
-    links = len(_LINK.findall(candidate.body))
+    links = len(_LINK.findall(shown))
     if links > policy.max_links:
         reasons.append(f"{links} links (more than {policy.max_links})")
 
