@@ -285,3 +285,18 @@ def test_a_withdrawn_comment_is_cited_without_naming_anyone(client, essay, paul)
     for kind in ("bibtex", "ris", "csl-json"):
         text = download(client, reverse("discussion:cite", kwargs={"pk": paul.pk, "kind": kind})).content.decode()
         assert "Paul" not in text
+
+
+def test_a_comments_page_gives_each_reader_the_links_the_thread_gives_them(client, essay, member, other):
+    mine = add_comment(essay, author=member, author_name="Alice Sharma", body="Mine, to edit.")
+    page = reverse("discussion:permalink", kwargs={"pk": mine.pk})
+    edit, delete, flag = (reverse(f"discussion:{name}", kwargs={"pk": mine.pk}) for name in ("edit", "delete", "flag"))
+    client.force_login(member)
+    alices = client.get(page).text
+    assert edit in alices and delete in alices and flag not in alices
+    client.force_login(other)
+    bobs = client.get(page).text
+    assert edit not in bobs and delete not in bobs and flag in bobs
+    client.logout()
+    public = client.get(page).text
+    assert edit not in public and delete not in public

@@ -5,6 +5,7 @@ to work without it). Elements are found by their accessible names; mail is read 
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -351,3 +352,43 @@ def test_a_guest_comments_on_a_passage_of_the_essay(open_context, js):
     comment = Comment.objects.get(author_email="kanti@example.edu")
     assert (comment.quoted_passage, comment.quoted_version) == (passage, 1)
     assert comment.body.startswith("> There are a number of examples") and "older word" in comment.body
+
+
+# --- Citing a comment, reading an earlier text ----------------------------------------
+
+
+@JS
+def test_a_reader_cites_a_comment_and_downloads_its_bibtex(open_context, js):
+    essay = scenes.load_demo()
+    first = first_demo_comment(essay)
+    page = new_page(open_context, js)
+    page.goto(essay.get_absolute_url())
+    page.locator(f"#{first.anchor}").get_by_role("link", name="Cite this comment by T.V. Paul").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Comment {first.reference} by T.V. Paul")
+    cite = page.locator("details.cite")
+    expect(cite).to_have_attribute("open", "")
+    expect(cite).to_contain_text("Paul, T. V. (2013, July 22).")
+    expect(cite).to_contain_text("[Comment on the blog post “More on ‘Soft Alliances’”]")
+    with page.expect_download() as download:
+        cite.get_by_role("link", name="BibTeX").click()
+    saved = download.value
+    assert saved.suggested_filename == f"forum-c{first.pk}.bib"
+    assert "@online{forum-c" in Path(saved.path()).read_text(encoding="utf-8")
+
+
+@JS
+def test_a_reader_opens_the_text_a_comment_was_written_on(open_context, js):
+    essay = scenes.load_demo()
+    first = first_demo_comment(essay)
+    essay.body += "\n\nA paragraph added in 2026."
+    essay.revision_note = "Added a paragraph."
+    essay.save()
+    page = new_page(open_context, js)
+    page.goto(essay.get_absolute_url())
+    expect(page.get_by_text("Revised")).to_contain_text("Added a paragraph.")
+    page.locator(f"#{first.anchor}").get_by_role("link", name="the revision of 22 July 2013").click()
+    expect(page.get_by_text("This is an earlier text of the essay")).to_be_visible()
+    expect(page.locator(".essay-body")).not_to_contain_text("A paragraph added in 2026.")
+    expect(page.get_by_role("heading", name="3 comments written on this revision")).to_be_visible()
+    page.get_by_role("link", name="Read the current text").click()
+    expect(page.locator(".essay-body")).to_contain_text("A paragraph added in 2026.")
