@@ -110,7 +110,7 @@ def comment_item(comment: Comment) -> dict:
         "title": f"Comment {comment.reference} ({gone.split(' ', 1)[0]})" if gone else first_words(comment),
         # A gone comment does not name its writer (one withdrawn was disavowed by the person named).
         "author": [] if gone else [person(comment.author_name)],
-        "issued": _date(comment.published_at or comment.created_at),
+        "issued": _date(comment.dated),
         "genre": f"Comment on the blog post “{essay.title}”",
         "container-title": settings.SITE_NAME,
         "URL": absolute(comment.get_absolute_url()),

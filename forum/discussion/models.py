@@ -154,6 +154,11 @@ class Comment(models.Model):
         return portable(self.body_html)
 
     @property
+    def dated(self):
+        """The date a comment is known by (feeds, citations): its publication, else its writing."""
+        return self.published_at or self.created_at
+
+    @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 

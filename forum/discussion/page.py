@@ -191,10 +191,6 @@ class CommentPage:
     files: list[tuple[str, str]]  # each file it can be downloaded as: label, URL
     json_ld: SafeString  # its schema.org description, for the page's head
 
-    @property
-    def comment_date(self):
-        return self.comment.published_at or self.comment.created_at
-
 
 def comment_page(actor: rules.Actor, comment: Comment) -> CommentPage:
     """A comment's page for this reader: a few queries, however large its discussion."""
@@ -224,14 +220,7 @@ def comment_page(actor: rules.Actor, comment: Comment) -> CommentPage:
 def _with_links(actor: rules.Actor, comment: Comment, essay: Essay) -> SafeString:
     """The comment's kept rendering (pagecache.comment_parts) with the links this reader has on it."""
     parts = pagecache.comment_parts([comment], essay, partial(_render_comments, essay))[comment.pk]
-    can_reply = rules.can_reply_to(actor, comment, essay)
-    allowed = (
-        can_reply,
-        can_reply and actor.is_member and rules.can_submit_proxy(actor, essay),
-        rules.can_edit(actor, comment),
-        rules.can_flag(actor, comment),
-        rules.can_delete(actor, comment),
-    )
+    allowed = _allowed(actor, comment, essay, actor.is_member and rules.can_submit_proxy(actor, essay))
     # Made of our templates' output (every person-supplied text escaped there, the text sanitised
     # when saved): joined, it is as safe as each part.
     return mark_safe(b"".join((parts[0], _links(allowed, parts), parts[6])).decode())
@@ -317,15 +306,7 @@ def _own_things(
     rendered = pagecache.comment_parts([*own, *theirs_to_confirm], essay, partial(_render_comments, essay))
     links = {}
     for comment in [*own, *theirs_to_confirm]:
-        can_reply = rules.can_reply_to(actor, comment, essay)
-        allowed = (
-            can_reply,
-            can_reply and may_post_for_others,
-            rules.can_edit(actor, comment),
-            rules.can_flag(actor, comment),
-            rules.can_delete(actor, comment),
-        )
-        links[comment.pk] = _links(allowed, rendered[comment.pk])
+        links[comment.pk] = _links(_allowed(actor, comment, essay, may_post_for_others), rendered[comment.pk])
     for comment in theirs_to_confirm:
         links[comment.pk] += render_to_string(
             "discussion/_confirm_link.html", {"page": proxy.person_page(comment.proxy)}
@@ -351,6 +332,18 @@ def _theirs(essay: Essay, actor: rules.Actor) -> tuple[dict[int, str], set[int]]
     owned = Comment.objects.filter(essay_id=essay.pk).filter(rules.owned_by(actor))
     named = Provenance.objects.filter(rules.named_as(actor), comment__essay_id=essay.pk)
     return dict(owned.values_list("pk", "status")), set(named.values_list("comment_id", flat=True))
+
+
+def _allowed(actor: rules.Actor, comment: Comment, essay: Essay, may_post_for_others: bool) -> tuple[bool, ...]:
+    """What this reader may do on the comment, in the order of its links (_links)."""
+    can_reply = rules.can_reply_to(actor, comment, essay)
+    return (
+        can_reply,
+        can_reply and may_post_for_others,
+        rules.can_edit(actor, comment),
+        rules.can_flag(actor, comment),
+        rules.can_delete(actor, comment),
+    )
 
 
 def _links(allowed: tuple[bool, ...], rendered: tuple[bytes, ...]) -> bytes:

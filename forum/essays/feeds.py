@@ -126,7 +126,7 @@ class CommentFeedMixin:
         return comment.author_name
 
     def item_pubdate(self, comment: Comment):
-        return comment.published_at or comment.created_at
+        return comment.dated
 
     def item_updateddate(self, comment: Comment):
         # Atom requires <updated>: the last edit, or else the publication.
