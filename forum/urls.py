@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 import forum.converters  # noqa: F401  (registers <id:...>)
 from forum.essays import views as essay_views
 from forum.lib.health import healthz
+from forum.lib.media import media
 
 handler500 = "forum.lib.pages.server_error"
 
@@ -17,3 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
+
+# Uploaded pictures, when the storage is the disk (with object storage, MEDIA_URL is its address).
+if settings.MEDIA_URL.startswith("/"):
+    urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media, name="media"))

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +19,13 @@ from forum.discussion.writing import save_new_comment
 from forum.essays.models import Essay
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _uploads_in_a_folder_of_the_run(tmp_path_factory):
+    """Pictures uploaded by tests (essays' figures, the demo's) go to a folder of the run, not var/media."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -186,3 +193,42 @@ def without_passages(html: str) -> str:
     """An essay's HTML without its passages' anchors and links (tests/test_passages.py tests them)."""
     html = re.sub(r' <span class="passage-links">.*?</span>', "", html, flags=re.DOTALL)
     return re.sub(r' id="p-[0-9a-f]{8}(-\d+)?"', "", html)
+
+
+def admin_form(essay: Essay, note: str = "", figures: list[dict] | None = None, **changes) -> dict:
+    """The essay's change form in the admin as a browser sends it, with `changes`; `figures` the
+    figure forms (field name to value, "figures-N-" added), the essay's own figures first."""
+    figures = figures or []
+    data = {
+        "title": essay.title,
+        "slug": essay.slug,
+        "author": essay.author_id,
+        "status": essay.status,
+        "published_at_0": essay.published_at.strftime("%Y-%m-%d"),
+        "published_at_1": essay.published_at.strftime("%H:%M:%S"),
+        "comments_open": "on" if essay.comments_open else "",
+        "summary": essay.summary,
+        "body": essay.body,
+        "revision_note": note,
+        "figures-TOTAL_FORMS": str(len(figures)),
+        "figures-INITIAL_FORMS": str(essay.figures.count()),
+        "figures-MIN_NUM_FORMS": "0",
+        "figures-MAX_NUM_FORMS": "1000",
+        "revisions-TOTAL_FORMS": "0",
+        "revisions-INITIAL_FORMS": str(essay.revisions.count()),
+        "revisions-MIN_NUM_FORMS": "0",
+        "revisions-MAX_NUM_FORMS": "1000",
+        **changes,
+    }
+    for number, figure in enumerate(figures):
+        data |= {f"figures-{number}-{name}": value for name, value in figure.items()}
+    return data
+
+
+def admin_edit(client, essay: Essay, note: str = "", figures: list[dict] | None = None, **changes) -> Essay:
+    """Send the essay's change form in the admin (admin_form); it must be accepted."""
+    response = client.post(
+        reverse("admin:essays_essay_change", args=[essay.pk]), admin_form(essay, note, figures, **changes)
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    return Essay.objects.get(pk=essay.pk)

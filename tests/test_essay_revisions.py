@@ -9,33 +9,9 @@ from django.urls import reverse
 
 from forum.essays.models import Essay, EssayRevision
 
-from .conftest import add_comment
+from .conftest import add_comment, admin_edit
 
 pytestmark = pytest.mark.django_db
-
-
-def admin_edit(client, essay: Essay, note: str = "", **changes):
-    """The essay's change form in the admin, sent with `changes`."""
-    data = {
-        "title": essay.title,
-        "slug": essay.slug,
-        "author": essay.author_id,
-        "status": essay.status,
-        "published_at_0": essay.published_at.strftime("%Y-%m-%d"),
-        "published_at_1": essay.published_at.strftime("%H:%M:%S"),
-        "comments_open": "on" if essay.comments_open else "",
-        "summary": essay.summary,
-        "body": essay.body,
-        "revision_note": note,
-        "revisions-TOTAL_FORMS": "0",
-        "revisions-INITIAL_FORMS": str(essay.revisions.count()),
-        "revisions-MIN_NUM_FORMS": "0",
-        "revisions-MAX_NUM_FORMS": "1000",
-        **changes,
-    }
-    response = client.post(reverse("admin:essays_essay_change", args=[essay.pk]), data)
-    assert response.status_code == 302, response.content.decode()[:3000]
-    return Essay.objects.get(pk=essay.pk)
 
 
 @pytest.fixture

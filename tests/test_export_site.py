@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from forum import pagecache
 from forum.accounts.models import User
@@ -35,7 +36,8 @@ from forum.discussion import services as discussion
 from forum.discussion.models import Comment, Revision, Subscription
 from forum.discussion.rules import Actor
 from forum.discussion.states import Decision
-from forum.essays.models import Essay
+from forum.essays import images
+from forum.essays.models import Essay, Figure
 from forum.moderation import services as moderation
 from forum.moderation.models import Ban, Flag, Policy
 from forum.portability import format as export_format
@@ -190,6 +192,17 @@ def rich_site(author, member, other, moderator, admin_user, essay, mailoutbox):
             source="blogger",
         )
 
+    # A figure in the essay's text, and an edit of the text that keeps the earlier one.
+    figure = Figure(essay=essay, label="map", alt="A map of “soft” alliances.", caption="After *Walt*.", credit="CC0")
+    out = io.BytesIO()
+    Image.new("RGB", (1000, 500), (10, 90, 30)).save(out, "JPEG")
+    figure.keep(images.prepare(out.getvalue()))
+    figure.save()
+    essay.refresh_from_db()
+    essay.body += "\n\n![](figure:map)"
+    essay.revision_note = "Placed the map."
+    essay.save()
+
     return {"essay": essay, "draft": draft, "member": member, "top": top}
 
 
@@ -280,9 +293,11 @@ def test_the_file_holds_everything_and_no_passwords(rich_site, tmp_path):
     assert (header["format"], header["version"]) == ("forum-export", 1)
     assert list(data) == ["header", *section_names()]
     assert header["counts"] == {name: len(data[name]) for name in section_names()}
-    for name in ["essays", "comments", "revisions", "provenance", "corrections", "received_mail", "subscriptions"]:
+    for name in ["essays", "essay_revisions", "figures", "comments", "revisions", "provenance", "corrections"]:
         assert data[name], f"the rich site has no {name}"
-    for name in ["bans", "flags", "policy", "outcome_counts", "audit_entries", "audit_chain", "email_addresses"]:
+    for name in ["received_mail", "subscriptions", "bans", "flags", "policy", "outcome_counts", "audit_entries"]:
+        assert data[name], f"the rich site has no {name}"
+    for name in ["audit_chain", "email_addresses"]:
         assert data[name], f"the rich site has no {name}"
     if apps.is_installed("forum.imports"):
         assert len(data["imported_items"]) == 2 and len(data["legacy_urls"]) == 2

@@ -1,7 +1,11 @@
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html
 
-from .models import Essay, EssayRevision
+from forum.lib.markup import placed_figures
+
+from . import images
+from .models import Essay, EssayRevision, Figure
 
 
 class EssayForm(forms.ModelForm):
@@ -16,6 +20,79 @@ class EssayForm(forms.ModelForm):
     class Meta:
         model = Essay
         fields = ["title", "slug", "author", "status", "published_at", "comments_open", "summary", "body"]
+
+
+class FigureForm(forms.ModelForm):
+    upload = forms.FileField(
+        label="Picture",
+        required=False,
+        help_text="JPEG, PNG, GIF, WebP or TIFF, at most 20 MB. It is written anew for the web (its metadata, "
+        "such as a camera's location, is not kept) at the widths readers' screens need. An SVG is not "
+        "accepted: export it as PNG. Choose a file again to replace the picture.",
+    )
+
+    class Meta:
+        model = Figure
+        fields = ["label", "upload", "alt", "caption", "credit"]
+        widgets = {"alt": forms.Textarea(attrs={"rows": 2}), "caption": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_upload(self):
+        upload = self.cleaned_data.get("upload")
+        if upload is None:
+            if not self.instance.pk:
+                raise forms.ValidationError("Choose the picture to upload.")
+            return None
+        if upload.size > images.MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(f"The file is larger than {images.MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        try:
+            self.prepared = images.prepare(upload.read())
+        except images.UnusableImage as unusable:
+            raise forms.ValidationError(str(unusable)) from None
+        return upload
+
+    def save(self, commit=True):
+        if prepared := getattr(self, "prepared", None):
+            self.instance.keep(prepared)
+        return super().save(commit)
+
+
+class FigureFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        """The text may place only figures the essay has (the edited text: self.instance)."""
+        super().clean()
+        kept = {
+            form.cleaned_data.get("label")
+            for form in self.forms
+            if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
+        }
+        missing = [label for label in dict.fromkeys(placed_figures(self.instance.body)) if label not in kept]
+        if missing:
+            names = ", ".join(f"“{label}”" for label in missing)
+            raise forms.ValidationError(
+                f"The text places the figure {names}, which the essay does not have: add it below, "
+                "or correct the label in the text."
+            )
+
+
+class FigureInline(admin.StackedInline):
+    model = Figure
+    form = FigureForm
+    formset = FigureFormSet
+    extra = 1  # a blank figure form, left out if left blank: adding one needs no script
+    fields = ["preview", "label", "upload", "alt", "caption", "credit"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description="Shown")
+    def preview(self, figure: Figure) -> str:
+        if not figure.pk:
+            return "(after saving)"
+        return format_html(
+            '<img src="{}" alt="" width="240"> {} × {} pixels; kept at {} widths',
+            figure.picture.srcset[0][0],
+            figure.width,
+            figure.height,
+            len(figure.renditions),
+        )
 
 
 class RevisionInline(admin.TabularInline):
@@ -39,7 +116,7 @@ class EssayAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "published_at"
     fields = [*EssayForm.Meta.fields, "revision_note"]
-    inlines = [RevisionInline]
+    inlines = [FigureInline, RevisionInline]
 
     def get_changeform_initial_data(self, request):
         return {"author": request.user.pk}

@@ -1,13 +1,19 @@
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from forum.lib.markup import portable, render_essay, stored_html, text_from_html
+from forum.lib.markup import FIGURE_LABEL, Picture, portable, render_essay, stored_html, text_from_html
+
+from .images import Prepared
 
 
 class EssayQuerySet(models.QuerySet):
@@ -74,7 +80,7 @@ class Essay(models.Model):
         # markup was known (a formula, a footnote) is not read again until someone edits it; its
         # address changing renders it again too (its passages link to it).
         if not self.body_html or stored is None or (self.body, self.slug) != (stored.body, stored.slug):
-            self.body_html = render_essay(self.body, self.get_absolute_url())
+            self.body_html = self._rendered()
             changed.add("body_html")
         with transaction.atomic():
             # A new text of the published essay (its title alone does not make one).
@@ -88,6 +94,18 @@ class Essay(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("essays:detail", kwargs={"slug": self.slug})
+
+    def _rendered(self) -> str:
+        pictures = [figure.picture for figure in self.figures.all()] if self.pk else []
+        return render_essay(self.body, self.get_absolute_url(), pictures)
+
+    def show_figures(self) -> None:
+        """Render the text again with its figures as they are now (one was added, changed or removed).
+        Not a new text: no revision is kept, and the text's passages keep their anchors."""
+        self.body_html = self._rendered()
+        self.updated_at = timezone.now()  # in the page cache's key
+        super().save(update_fields=["body_html", "updated_at"])
+        self._stored = StoredText.of(self)
 
     def _keep_revision(self, stored: "StoredText") -> None:
         now = timezone.now()
@@ -122,7 +140,7 @@ class Essay(models.Model):
     @property
     def portable_html(self):
         """The HTML as feeds and mails carry it (forum.lib.markup.portable)."""
-        return portable(self.body_html)
+        return portable(self.body_html, settings.SITE_URL)
 
     @property
     def description(self) -> str:
@@ -185,3 +203,81 @@ class EssayRevision(models.Model):
     @property
     def html(self):
         return stored_html(self.body_html)
+
+
+def _figure_label(value: str) -> None:
+    if not re.fullmatch(FIGURE_LABEL, value):
+        raise ValidationError("Use lower-case letters, digits and single hyphens (map-of-alliances).")
+
+
+class Figure(models.Model):
+    """A picture shown in an essay's text, uploaded with it through the admin.
+
+    The upload is decoded and written anew at a few widths (forum.essays.images), kept in the storage
+    the site is set up with (STORAGES["default"]: the disk, or object storage), and placed in the text
+    by its label: "![](figure:label)" on a line of its own. Figures the text does not place follow it.
+    Their files are never deleted with the figure: an earlier revision of the essay may show them.
+    """
+
+    essay = models.ForeignKey(Essay, on_delete=models.CASCADE, related_name="figures")
+    label = models.CharField(
+        max_length=60,
+        validators=[_figure_label],
+        help_text="Place it in the text with ![](figure:LABEL) on a line of its own.",
+    )
+    alt = models.CharField(
+        "alternative text",
+        max_length=1000,
+        help_text="What the picture shows, for readers who cannot see it (read aloud by screen readers).",
+    )
+    caption = models.TextField(
+        blank=True, max_length=2000, help_text="Shown under it. Markdown: emphasis, links, $formulas$."
+    )
+    credit = models.CharField(max_length=300, blank=True, help_text="Who made it, and its licence.")
+    # The largest picture kept (the upload's own width, at most images.WIDTHS[-1]) and its size.
+    image = models.FileField(max_length=200, editable=False)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    # Every width kept, narrowest first, as [width, file name]: the srcset.
+    renditions = models.JSONField(default=list, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["essay", "pk"]
+        constraints = [models.UniqueConstraint(fields=["essay", "label"], name="one_figure_per_label")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        self.essay.show_figures()
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        self.essay.show_figures()
+        return deleted
+
+    def keep(self, prepared: Prepared) -> None:
+        """Store a prepared upload's pictures (once: a name is the upload's digest and a width)."""
+        self.renditions = []
+        for rendition in prepared.renditions:
+            name = rendition.name(prepared.digest)
+            if not default_storage.exists(name):
+                name = default_storage.save(name, ContentFile(rendition.content))
+            self.renditions.append([rendition.width, name])
+        self.image.name = self.renditions[-1][1]
+        self.width, self.height = prepared.largest.width, prepared.largest.height
+
+    @property
+    def picture(self) -> Picture:
+        return Picture(
+            label=self.label,
+            src=default_storage.url(self.image.name),
+            srcset=tuple((default_storage.url(name), width) for width, name in self.renditions),
+            width=self.width,
+            height=self.height,
+            alt=self.alt,
+            caption=self.caption,
+            credit=self.credit,
+        )

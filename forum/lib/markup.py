@@ -20,6 +20,8 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 from html import escape
 from html.parser import HTMLParser
@@ -43,7 +45,7 @@ from .tex import MATHML_ATTRIBUTES, MATHML_TAGS, TEX_ENCODING, UnreadableTeX, ma
 COMMENT_TAGS = frozenset({"p", "br", "em", "strong", "a", "blockquote", "ul", "ol", "li", "code", "pre"})
 COMMENT_TAGS |= MATHML_TAGS | {"sup", "section"}
 # Essays are written by the site's authors: headings, rules and images too, and their passages' links.
-ESSAY_TAGS = COMMENT_TAGS | {"h2", "h3", "h4", "hr", "img", "span"}
+ESSAY_TAGS = COMMENT_TAGS | {"h2", "h3", "h4", "hr", "img", "span", "figure", "figcaption"}
 
 ATTRIBUTES = {"a": ["href", "title", "rel"], "img": ["src", "alt", "title"], "ol": ["start"]}
 # Attributes our renderers write with values of one shape only (footnotes' ids and classes; the
@@ -51,6 +53,10 @@ ATTRIBUTES = {"a": ["href", "title", "rel"], "img": ["src", "alt", "title"], "ol
 _FOOTNOTE_ID = r"-[0-9a-f]{8}-\d{1,4}"
 # An essay's passage (_passages): "p-" and eight hex digits of its words, a number if they repeat.
 PASSAGE_ID = re.compile(r"p-[0-9a-f]{8}(?:-\d{1,3})?")
+# A figure's address in its essay's text (_figures): "fig-" and its label.
+FIGURE_LABEL = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+# A picture's address as the storage gives it (site-relative or https), in src and in srcset.
+_PICTURE_URL = r"(?:https://|/)[^\s\"',<>]+"
 _SHAPED = {
     ("a", "id"): re.compile(rf"fnref{_FOOTNOTE_ID}(:\d{{1,4}})?"),
     ("li", "id"): re.compile(f"fn{_FOOTNOTE_ID}"),
@@ -61,10 +67,19 @@ _SHAPED = {
     ("annotation", "encoding"): re.compile(re.escape(TEX_ENCODING)),
     # Passages of an essay (_passages): ids on blocks, and their links.
     **{(tag, "id"): PASSAGE_ID for tag in ("p", "h2", "h3", "h4", "blockquote", "ul", "ol")},
-    ("span", "class"): re.compile(r"passage-links"),
     ("a", "class"): re.compile(r"footnote-backref|passage-anchor|passage-quote"),
     ("a", "aria-label"): re.compile(r"Back to the text|Link to this passage"),
     ("math", "display"): re.compile(r"block|inline"),
+    # Figures (_figures): their address, size and the widths they are kept at.
+    ("figure", "id"): re.compile(f"fig-{FIGURE_LABEL}"),
+    ("figure", "class"): re.compile(r"figure"),
+    ("span", "class"): re.compile(r"passage-links|figure-number|figure-credit"),
+    ("img", "width"): re.compile(r"\d{1,5}"),
+    ("img", "height"): re.compile(r"\d{1,5}"),
+    ("img", "srcset"): re.compile(rf"{_PICTURE_URL} \d{{1,5}}w(?:, {_PICTURE_URL} \d{{1,5}}w)*"),
+    ("img", "sizes"): re.compile(r"\(min-width: \d{1,3}rem\) \d{1,3}rem, 100vw"),
+    ("img", "loading"): re.compile(r"lazy"),
+    ("img", "decoding"): re.compile(r"async"),
 }
 _MATHML_VALUE = re.compile(r"[\w .%+#-]*")
 PROTOCOLS = frozenset({"http", "https", "mailto"})
@@ -152,6 +167,85 @@ def _passages(state: StateCore) -> None:
                 ' class="passage-quote">Comment on this passage</a></span>'
             )
             tokens[index + 1].children.append(links)
+
+
+# --- Figures of an essay: pictures uploaded with it, placed by "![](figure:label)" ---------------
+
+# The column an essay's text is set in (site.css's --measure): what a figure is shown at, at most.
+FIGURE_SIZES = "(min-width: 45rem) 42rem, 100vw"
+_PLACED_FIGURE = re.compile(rf"!\[[^\]\n]*\]\(figure:({FIGURE_LABEL})\)")
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A figure as the essay's text shows it (forum.essays.models.Figure.picture)."""
+
+    label: str
+    src: str  # the largest picture kept
+    srcset: tuple[tuple[str, int], ...]  # (address, width), narrowest first
+    width: int
+    height: int
+    alt: str
+    caption: str  # Markdown, one paragraph
+    credit: str
+
+
+def placed_figures(source: str) -> list[str]:
+    """The labels of the figures an essay's Markdown places, in order."""
+    return _PLACED_FIGURE.findall(source)
+
+
+def _figure_html(picture: Picture, number: int) -> str:
+    srcset = ", ".join(f"{escape(url)} {width}w" for url, width in picture.srcset)
+    # A caption is read as a comment is (emphasis, links, formulas; no pictures, no footnotes of the essay's).
+    caption = _comment_md.renderInline(picture.caption, _namespace()).strip()
+    credit = f'<span class="figure-credit">{escape(picture.credit)}</span>' if picture.credit.strip() else ""
+    words = " ".join(part for part in (f'<span class="figure-number">Figure {number}.</span>', caption, credit) if part)
+    return (
+        f'<figure id="fig-{picture.label}" class="figure">\n'
+        f'<img src="{escape(picture.src)}" srcset="{srcset}" sizes="{FIGURE_SIZES}" width="{picture.width}"'
+        f' height="{picture.height}" alt="{escape(picture.alt)}" loading="lazy" decoding="async">\n'
+        f"<figcaption>{words}</figcaption>\n"
+        "</figure>\n"
+    )
+
+
+def _figure_label(inline: Token) -> str | None:
+    """The label of the figure a paragraph's content places, if it is nothing but "![...](figure:label)"."""
+    children = [child for child in inline.children or () if child.type != "text" or child.content.strip()]
+    if len(children) != 1 or children[0].type != "image":
+        return None
+    src = str(children[0].attrGet("src") or "")
+    return src.removeprefix("figure:") if src.startswith("figure:") else None
+
+
+def _figures(state: StateCore) -> None:
+    """Each paragraph that is only "![...](figure:label)" becomes that figure (env["figures"]), numbered
+    in the order the text shows them; figures the text does not place follow it. A label the essay has
+    no figure for shows nothing (the admin refuses to save such a text: placed_figures)."""
+    figures: dict[str, Picture] = state.env.get("figures") or {}
+    tokens, shown = [], []
+    index = 0
+    while index < len(state.tokens):
+        token = state.tokens[index]
+        label = _figure_label(state.tokens[index + 1]) if token.type == "paragraph_open" else None
+        if label is None:
+            tokens.append(token)
+            index += 1
+            continue
+        if label in figures and label not in shown:
+            shown.append(label)
+            tokens.append(Token("html_block", "", 0, meta={"figure": label}))
+        index += 3  # the paragraph, its content and its end
+    for label in figures:
+        if label not in shown:
+            shown.append(label)
+            tokens.append(Token("html_block", "", 0, meta={"figure": label}))
+    numbers = {label: number for number, label in enumerate(shown, start=1)}
+    for token in tokens:
+        if label := token.meta.get("figure"):
+            token.content = _figure_html(figures[label], numbers[label])
+    state.tokens = tokens
 
 
 def _allowed_attribute(tag: str, name: str, value: str) -> bool:
@@ -258,6 +352,7 @@ def _markdown(allow_images: bool) -> MarkdownIt:
     if allow_images:
         md.core.ruler.after("block", "clamp_headings", _clamp_headings)
         md.core.ruler.after("inline", "passages", _passages)
+        md.core.ruler.after("inline", "figures", _figures)  # before the passages: a figure is no passage
     else:
         # Comments are conversation, not documents: no images or headings.
         md.disable(["image", "heading", "lheading", "hr"])
@@ -314,10 +409,12 @@ def render_comment(source: str) -> SafeString:
     return mark_safe(_comment_cleaner.clean(_comment_md.render(source, _namespace())).strip())
 
 
-def render_essay(source: str, path: str = "") -> SafeString:
+def render_essay(source: str, path: str = "", figures: Iterable[Picture] = ()) -> SafeString:
     """Markdown of an essay to sanitised HTML (headings and images allowed), each block with its
-    passage's anchor, and (given the essay's `path`) links to it and to comment on it."""
-    return mark_safe(_essay_cleaner.clean(_essay_md.render(source, {**_namespace(), "essay_path": path})).strip())
+    passage's anchor, and (given the essay's `path`) links to it and to comment on it; its `figures`
+    where the text places them."""
+    env = {**_namespace(), "essay_path": path, "figures": {picture.label: picture for picture in figures}}
+    return mark_safe(_essay_cleaner.clean(_essay_md.render(source, env)).strip())
 
 
 class _PassageText(HTMLParser):
@@ -365,10 +462,19 @@ _MATH = re.compile(r'<math display="(block|inline)" alttext="([^"]*)">.*?</math>
 _PASSAGE_LINKS = re.compile(r' <span class="passage-links">.*?</span>', re.DOTALL)
 
 
-def portable(html: str) -> SafeString:
-    """Stored HTML as feeds and mails carry it: formulas as their TeX (tex_in_place_of_math), and
-    without the links of an essay's passages."""
-    return tex_in_place_of_math(_PASSAGE_LINKS.sub("", html))
+# A figure's other widths (_figures), which mail and feed readers seldom choose among, and a
+# picture's site-relative address, which they cannot resolve.
+_FIGURE_WIDTHS = re.compile(r' srcset="[^"]*" sizes="[^"]*"')
+_RELATIVE_SRC = re.compile(r'(<img src=")/(?!/)')
+
+
+def portable(html: str, site_url: str = "") -> SafeString:
+    """Stored HTML as feeds and mails carry it: formulas as their TeX (tex_in_place_of_math), without
+    the links of an essay's passages, and its pictures at one size, their addresses made absolute
+    with `site_url`."""
+    html = _FIGURE_WIDTHS.sub("", _PASSAGE_LINKS.sub("", html))
+    html = _RELATIVE_SRC.sub(lambda match: f"{match[1]}{site_url}/", html)
+    return tex_in_place_of_math(html)
 
 
 def tex_in_place_of_math(html: str) -> SafeString:

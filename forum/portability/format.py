@@ -79,6 +79,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("email_addresses", "account.EmailAddress"),
     Section("essays", "essays.Essay"),
     Section("essay_revisions", "essays.EssayRevision"),
+    Section("figures", "essays.Figure"),
     Section(
         "comments",
         "discussion.Comment",
@@ -145,7 +146,8 @@ INTEGER_TYPES = {
     "PositiveBigIntegerField",
     "PositiveSmallIntegerField",
 }
-TEXT_TYPES = {"CharField", "TextField", "SlugField", "GenericIPAddressField"}
+# A file is written as its name in the site's storage: the file itself is not in the export.
+TEXT_TYPES = {"CharField", "TextField", "SlugField", "GenericIPAddressField", "FileField"}
 SUPPORTED_TYPES = INTEGER_TYPES | TEXT_TYPES | {"BooleanField", "DateTimeField", "DateField", "UUIDField", "JSONField"}
 
 
@@ -178,7 +180,7 @@ def encode(f: models.Field, value: Any) -> Any:
         return write_datetime(value)
     if kind == "DateField":
         return value.isoformat()
-    if kind == "UUIDField":
+    if kind in ("UUIDField", "FileField"):
         return str(value)
     return value
 

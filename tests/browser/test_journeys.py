@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from forum.accounts.models import User
 from forum.discussion.models import Comment, Provenance
+from forum.essays.models import Essay
 from forum.moderation.models import Ban
 
 from ..conftest import PASSWORD, add_comment
@@ -392,3 +394,50 @@ def test_a_reader_opens_the_text_a_comment_was_written_on(open_context, js):
     expect(page.get_by_role("heading", name="3 comments written on this revision")).to_be_visible()
     page.get_by_role("link", name="Read the current text").click()
     expect(page.locator(".essay-body")).to_contain_text("A paragraph added in 2026.")
+
+
+# --- A figure in an essay ---------------------------------------------------------------
+
+
+def test_an_author_adds_a_figure_in_the_admin(open_context, sign_in, admin_user, tmp_path):
+    essay = scenes.load_demo()
+    photo = tmp_path / "delhi.jpg"
+    Image.new("RGB", (1800, 1200), (120, 80, 40)).save(photo, "JPEG")
+    page = new_page(open_context, True, sign_in, admin_user)
+    page.goto(reverse("admin:essays_essay_change", args=[essay.pk]))
+    figure = page.locator(".inline-related").filter(has=page.get_by_role("textbox", name="Label")).first
+    figure.get_by_role("textbox", name="Label").fill("delhi")
+    figure.get_by_label("Picture").set_input_files(photo)
+    figure.get_by_role("textbox", name="Alternative text").fill("The Rajpath in Delhi at dusk.")
+    figure.get_by_role("textbox", name="Caption").fill("The Rajpath, *2012*.")
+    figure.get_by_role("textbox", name="Credit").fill("Photograph by the author")
+    body = page.get_by_role("textbox", name="Body")
+    body.fill(essay.body + "\n\n![](figure:delhi)")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("was changed successfully")).to_be_visible()
+    shown = page.context.new_page()
+    shown.goto(essay.get_absolute_url())
+    caption = shown.get_by_role("figure").filter(has_text="The Rajpath")
+    expect(caption).to_contain_text("Figure 1. The Rajpath, 2012. Photograph by the author")
+
+
+@JS
+def test_a_reader_sees_a_figure_at_the_width_of_their_screen(open_context, js):
+    """The picture has its box before it arrives (width and height), and a phone fetches a narrow copy."""
+    scenes.load_demo()
+    essay = Essay.objects.get(slug="example-counting-alignments")
+    context = open_context(java_script_enabled=js, viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    page.route("**/media/**", lambda route: None)  # held back: the picture never arrives
+    page.goto(essay.get_absolute_url(), wait_until="domcontentloaded")
+    picture = page.get_by_role("img", name=re.compile("^A bar chart of the number of possible pairs"))
+    picture.scroll_into_view_if_needed()
+    box = picture.bounding_box()
+    assert box["height"] > 100 and abs(box["width"] / box["height"] - 16 / 9) < 0.02  # its place, kept
+    page.unroute("**/media/**")
+    page.reload()
+    picture.scroll_into_view_if_needed()
+    expect(picture).to_have_js_property("complete", True)
+    source, shown = picture.evaluate("(img) => [img.currentSrc, img.naturalWidth]")
+    assert source.endswith("-480.png") and shown > 0  # the narrowest of the four, and it arrived
+    expect(page.get_by_role("figure")).to_contain_text("Figure 1. Possible bilateral alignments among")

@@ -13,7 +13,8 @@ from forum.audit.log import record
 from forum.audit.models import Action
 from forum.discussion.models import Comment, Provenance
 from forum.discussion.writing import save_new_comment
-from forum.essays.models import Essay
+from forum.essays import images
+from forum.essays.models import Essay, Figure
 from forum.lib.markup import passage_text
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
@@ -26,7 +27,7 @@ PASSAGE_ANCHOR = re.compile(r'<p id="(p-[0-9a-f]{8}(?:-\d+)?)"')
 class Command(BaseCommand):
     help = (
         "Load the demo essay “More on ‘Soft Alliances’” (2013) with its three comments, and an example essay "
-        "whose discussion shows formulas, footnotes, a quoted passage and citations."
+        "with a figure, whose discussion shows formulas, footnotes, a quoted passage and citations."
     )
 
     @transaction.atomic
@@ -48,6 +49,8 @@ class Command(BaseCommand):
                 "comments_open": True,
             },
         )
+        for figure in data.get("figures", ()):
+            self._figure(essay, figure)
         added = 0
         by_key: dict[str, Comment] = {}
         for item in demo["comments"]:
@@ -55,6 +58,17 @@ class Command(BaseCommand):
             added += new
         verb = "Loaded" if created else "Updated"
         self.stdout.write(f"{verb} “{essay.title}” with {added} new of {len(by_key)} demo comments.")
+
+    def _figure(self, essay: Essay, data: dict) -> None:
+        figure = Figure.objects.filter(essay=essay, label=data["label"]).first() or Figure(essay=essay)
+        figure.label, figure.alt, figure.caption, figure.credit = (
+            data["label"],
+            data["alt"],
+            data["caption"],
+            data["credit"],
+        )
+        figure.keep(images.prepare((DEMO / data["file"]).read_bytes()))
+        figure.save()
 
     def _member(self, data: dict):
         user, created = get_user_model().objects.get_or_create(
