@@ -193,11 +193,11 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "forum" / "static"]
 # Uploads (essays' figures, written anew: forum/essays/images.py). On the disk under var/media by
-# default, served by the site itself (forum/lib/media.py) or by nginx; MEDIA_STORAGE names another
-# backend (object storage, e.g. django-storages' S3Storage) with its options as JSON in
-# MEDIA_STORAGE_OPTIONS, and MEDIA_URL where it serves them.
+# default; MEDIA_STORAGE names another backend (object storage, e.g. django-storages' S3Storage,
+# installed beside the site) with its options as JSON in MEDIA_STORAGE_OPTIONS. Readers always ask
+# /media/ on this site for them (forum/lib/media.py).
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
-MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+MEDIA_URL = "/media/"
 STORAGES = {
     "default": {
         "BACKEND": env.str("MEDIA_STORAGE", default="django.core.files.storage.FileSystemStorage"),

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -18,8 +17,5 @@ urlpatterns = [
     path("moderation/", include("forum.moderation.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("media/<path:path>", media, name="media"),  # essays' pictures, wherever they are kept
 ]
-
-# Uploaded pictures, when the storage is the disk (with object storage, MEDIA_URL is its address).
-if settings.MEDIA_URL.startswith("/"):
-    urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media, name="media"))

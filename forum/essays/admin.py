@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
-from forum.lib.markup import placed_figures
+from forum.lib.markup import figure_problems
 
 from . import images
 from .models import Essay, EssayRevision, Figure
@@ -58,20 +58,16 @@ class FigureForm(forms.ModelForm):
 
 class FigureFormSet(forms.BaseInlineFormSet):
     def clean(self) -> None:
-        """The text may place only figures the essay has (the edited text: self.instance)."""
+        """The edited text (self.instance) places each figure once, on a line of its own, by the label
+        of one the essay keeps."""
         super().clean()
         kept = {
             form.cleaned_data.get("label")
             for form in self.forms
             if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
         }
-        missing = [label for label in dict.fromkeys(placed_figures(self.instance.body)) if label not in kept]
-        if missing:
-            names = ", ".join(f"“{label}”" for label in missing)
-            raise forms.ValidationError(
-                f"The text places the figure {names}, which the essay does not have: add it below, "
-                "or correct the label in the text."
-            )
+        if problems := figure_problems(self.instance.body, kept - {None}):
+            raise forms.ValidationError(problems)
 
 
 class FigureInline(admin.StackedInline):
@@ -84,7 +80,7 @@ class FigureInline(admin.StackedInline):
 
     @admin.display(description="Shown")
     def preview(self, figure: Figure) -> str:
-        if not figure.pk:
+        if not figure.pk or not figure.renditions:
             return "(after saving)"
         return format_html(
             '<img src="{}" alt="" width="240"> {} × {} pixels; kept at {} widths',

@@ -15,10 +15,12 @@ for `srcset`: a phone downloads the 480-pixel one, a wide screen the 1440.
 import contextlib
 import hashlib
 import io
-import warnings
+import logging
 from dataclasses import dataclass
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+logger = logging.getLogger(__name__)
 
 # What an author may upload: what Pillow reads that cameras, scanners and drawing programs write.
 ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "GIF": "GIF", "WEBP": "WebP", "TIFF": "TIFF"}
@@ -66,12 +68,26 @@ def prepare(upload: bytes) -> Prepared:
             "(twice the size it should be shown at) and upload that."
         )
     picture = _decode(upload)
-    digest = hashlib.sha256(upload).hexdigest()[:20]
-    photographic = picture.format == "JPEG" or (picture.format in ("WEBP", "TIFF") and not _has_alpha(picture))
-    picture = _without_metadata(_in_srgb(ImageOps.exif_transpose(picture)))
-    full_width = min(picture.width, WIDTHS[-1])
-    widths = sorted({width for width in WIDTHS if width < full_width} | {full_width})
-    return Prepared(digest, tuple(_encode(picture, width, photographic) for width in widths))
+    try:
+        photographic = picture.format == "JPEG" or (
+            picture.format in ("WEBP", "TIFF") and picture.mode in ("RGB", "CMYK", "YCbCr") and not _has_alpha(picture)
+        )
+        picture = _in_srgb(_upright(picture))
+        picture.info = {}  # Pillow writes what `info` holds (a JPEG's comment, EXIF, text) into what it saves
+        renditions = []
+        widths = {width for width in WIDTHS if width < picture.width} | {min(picture.width, WIDTHS[-1])}
+        for width in sorted(widths, reverse=True):  # each from the one before it: less work
+            picture = _narrowed(picture, width)
+            renditions.append(_encode(picture, photographic))
+    except Exception as error:  # a crafted file can fail deep inside Pillow in many ways: never a 500
+        logger.warning("An uploaded picture could not be written anew: %r", error)
+        raise UnusableImage(_DAMAGED) from None
+    return Prepared(hashlib.sha256(upload).hexdigest()[:20], tuple(reversed(renditions)))
+
+
+_UNREADABLE = "This file is not a picture we can read. Upload a JPEG, PNG, GIF, WebP or TIFF file."
+_DAMAGED = "The picture could not be read: the file may be damaged or cut short."
+_TOO_LARGE = "The picture is {}: at most {} million pixels are accepted. Make it smaller and upload it again."
 
 
 def _looks_like_svg(upload: bytes) -> bool:
@@ -81,67 +97,82 @@ def _looks_like_svg(upload: bytes) -> bool:
 
 def _decode(upload: bytes) -> Image.Image:
     """The first frame of the upload, fully decoded (so that a truncated file fails here)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            picture = Image.open(io.BytesIO(upload), formats=list(ACCEPTED_FORMATS))
-            if picture.width * picture.height > MAX_PIXELS:
-                raise UnusableImage(
-                    f"The picture is {picture.width} × {picture.height} pixels: at most "
-                    f"{MAX_PIXELS // 1_000_000} million pixels are accepted. Make it smaller and upload it again."
-                )
-            picture.load()
-        except UnidentifiedImageError:
-            raise UnusableImage(
-                "This file is not a picture we can read. Upload a JPEG, PNG, GIF, WebP or TIFF file."
-            ) from None
-        except (
-            OSError,
-            SyntaxError,
-            ValueError,
-            Image.DecompressionBombError,
-            Image.DecompressionBombWarning,
-        ) as error:
-            if isinstance(error, UnusableImage):
-                raise
-            raise UnusableImage("The picture could not be read: the file may be damaged or cut short.") from None
+    try:
+        picture = Image.open(io.BytesIO(upload), formats=list(ACCEPTED_FORMATS))
+        if picture.width * picture.height > MAX_PIXELS:
+            size = f"{picture.width} × {picture.height} pixels"
+            raise UnusableImage(_TOO_LARGE.format(size, MAX_PIXELS // 1_000_000))
+        picture.load()
+    except UnusableImage:
+        raise
+    except UnidentifiedImageError:
+        raise UnusableImage(_UNREADABLE) from None
+    except Image.DecompressionBombError:  # Pillow's own limit, far above ours, refused in its header
+        raise UnusableImage(_TOO_LARGE.format("too large", MAX_PIXELS // 1_000_000)) from None
+    except Exception as error:
+        logger.info("An uploaded picture could not be decoded: %r", error)
+        raise UnusableImage(_DAMAGED) from None
     return picture
+
+
+def _upright(picture: Image.Image) -> Image.Image:
+    """Turned as the camera's orientation tag says; as it is if the tag cannot be read."""
+    try:
+        orientation = picture.getexif().get(0x0112)
+    except Exception:  # a damaged EXIF block: the picture is still a picture
+        return picture
+    method = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_270,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_90,
+    }.get(orientation)
+    return picture.transpose(method) if method is not None else picture
 
 
 def _has_alpha(picture: Image.Image) -> bool:
-    return picture.mode in ("RGBA", "LA", "PA") or (picture.mode == "P" and "transparency" in picture.info)
+    return picture.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in picture.info
 
 
 def _in_srgb(picture: Image.Image) -> Image.Image:
-    """RGB(A) or grey, in sRGB: a photograph from a camera set to Adobe RGB keeps its colours once
-    its profile is dropped; a profile that cannot be read is dropped as it is."""
+    """Grey, RGB or RGBA, in sRGB: a photograph from a camera set to Adobe RGB, or a CMYK one made for
+    print, keeps its colours once its profile is dropped (a profile that cannot be read is dropped
+    as it is); 16-bit and floating-point grey is brought to 8 bits by its own range."""
     alpha = _has_alpha(picture)
-    if picture.mode not in ("L", "RGB", "RGBA") or (alpha and picture.mode != "RGBA"):
-        picture = picture.convert("RGBA" if alpha else "RGB")
     profile = picture.info.get("icc_profile")
-    if profile and picture.mode in ("RGB", "RGBA"):
+    if profile and picture.mode in ("RGB", "RGBA", "CMYK"):
         with contextlib.suppress(ImageCms.PyCMSError, OSError, ValueError):
+            mode = "RGBA" if picture.mode == "RGBA" else "RGB"
             picture = ImageCms.profileToProfile(
-                picture, io.BytesIO(profile), ImageCms.createProfile("sRGB"), outputMode=picture.mode
+                picture, io.BytesIO(profile), ImageCms.createProfile("sRGB"), outputMode=mode
             )
+    if picture.mode in ("I", "F") or picture.mode.startswith("I;"):
+        picture = picture.convert("I") if picture.mode != "F" else picture
+        high = picture.getextrema()[1]
+        scale = 255 / high if high > 255 else 1
+        picture = picture.point(lambda value: value * scale).convert("L")
+    if alpha and picture.mode != "RGBA":
+        return picture.convert("RGBA")
+    if picture.mode == "1":
+        return picture.convert("L")
+    if picture.mode not in ("L", "RGB", "RGBA"):
+        return picture.convert("RGB")
     return picture
 
 
-def _without_metadata(picture: Image.Image) -> Image.Image:
-    """The pixels alone: Pillow writes what `info` holds (a JPEG's comment, EXIF, text) into the file
-    it saves, and a resized copy inherits it."""
-    bare = picture.copy()
-    bare.info = {}
-    return bare
+def _narrowed(picture: Image.Image, width: int) -> Image.Image:
+    if width == picture.width:
+        return picture
+    height = max(1, round(picture.height * width / picture.width))
+    return picture.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
-def _encode(picture: Image.Image, width: int, photographic: bool) -> Rendition:
-    if width != picture.width:
-        height = max(1, round(picture.height * width / picture.width))
-        picture = picture.resize((width, height), Image.Resampling.LANCZOS)
+def _encode(picture: Image.Image, photographic: bool) -> Rendition:
     out = io.BytesIO()
     if photographic and picture.mode != "RGBA":
-        picture = picture if picture.mode in ("L", "RGB") else picture.convert("RGB")
         picture.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
         extension = "jpg"
     else:

@@ -11,7 +11,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from forum.lib.markup import FIGURE_LABEL, Picture, portable, render_essay, stored_html, text_from_html
+from forum.lib.markup import (
+    FIGURE_LABEL,
+    Picture,
+    portable,
+    render_essay,
+    stored_html,
+    text_from_html,
+    without_figures,
+)
 
 from .images import Prepared
 
@@ -145,7 +153,7 @@ class Essay(models.Model):
     @property
     def description(self) -> str:
         """Plain-text summary for meta tags."""
-        text = self.summary or text_from_html(self.portable_html)
+        text = self.summary or text_from_html(without_figures(self.portable_html))
         return Truncator(" ".join(text.split())).chars(300)
 
     @property
@@ -264,7 +272,9 @@ class Figure(models.Model):
         for rendition in prepared.renditions:
             name = rendition.name(prepared.digest)
             if not default_storage.exists(name):
-                name = default_storage.save(name, ContentFile(rendition.content))
+                saved = default_storage.save(name, ContentFile(rendition.content))
+                if saved != name:  # the same upload, saved at the same moment by someone else
+                    default_storage.delete(saved)
             self.renditions.append([rendition.width, name])
         self.image.name = self.renditions[-1][1]
         self.width, self.height = prepared.largest.width, prepared.largest.height
@@ -273,8 +283,8 @@ class Figure(models.Model):
     def picture(self) -> Picture:
         return Picture(
             label=self.label,
-            src=default_storage.url(self.image.name),
-            srcset=tuple((default_storage.url(name), width) for width, name in self.renditions),
+            src=reverse("media", kwargs={"path": self.image.name}),
+            srcset=tuple((reverse("media", kwargs={"path": name}), width) for width, name in self.renditions),
             width=self.width,
             height=self.height,
             alt=self.alt,

@@ -56,7 +56,7 @@ PASSAGE_ID = re.compile(r"p-[0-9a-f]{8}(?:-\d{1,3})?")
 # A figure's address in its essay's text (_figures): "fig-" and its label.
 FIGURE_LABEL = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 # A picture's address as the storage gives it (site-relative or https), in src and in srcset.
-_PICTURE_URL = r"(?:https://|/)[^\s\"',<>]+"
+_PICTURE_URL = r"/(?!/)[^\s\"',<>]+"  # on this site (forum.lib.media)
 _SHAPED = {
     ("a", "id"): re.compile(rf"fnref{_FOOTNOTE_ID}(:\d{{1,4}})?"),
     ("li", "id"): re.compile(f"fn{_FOOTNOTE_ID}"),
@@ -173,7 +173,6 @@ def _passages(state: StateCore) -> None:
 
 # The column an essay's text is set in (site.css's --measure): what a figure is shown at, at most.
 FIGURE_SIZES = "(min-width: 45rem) 42rem, 100vw"
-_PLACED_FIGURE = re.compile(rf"!\[[^\]\n]*\]\(figure:({FIGURE_LABEL})\)")
 
 
 @dataclass(frozen=True)
@@ -190,15 +189,17 @@ class Picture:
     credit: str
 
 
-def placed_figures(source: str) -> list[str]:
-    """The labels of the figures an essay's Markdown places, in order."""
-    return _PLACED_FIGURE.findall(source)
+def figure_problems(source: str, labels: Iterable[str]) -> list[str]:
+    """What is wrong with how an essay's Markdown places its figures (given the `labels` it will have),
+    in words for its author: the admin refuses the text until there is nothing."""
+    env = {**_namespace(), "figures": dict.fromkeys(labels), "figure_problems": []}
+    _essay_md.parse(source, env)
+    return list(dict.fromkeys(env["figure_problems"]))
 
 
 def _figure_html(picture: Picture, number: int) -> str:
     srcset = ", ".join(f"{escape(url)} {width}w" for url, width in picture.srcset)
-    # A caption is read as a comment is (emphasis, links, formulas; no pictures, no footnotes of the essay's).
-    caption = _comment_md.renderInline(picture.caption, _namespace()).strip()
+    caption = _caption_md.renderInline(picture.caption, _namespace()).strip()
     credit = f'<span class="figure-credit">{escape(picture.credit)}</span>' if picture.credit.strip() else ""
     words = " ".join(part for part in (f'<span class="figure-number">Figure {number}.</span>', caption, credit) if part)
     return (
@@ -210,42 +211,71 @@ def _figure_html(picture: Picture, number: int) -> str:
     )
 
 
-def _figure_label(inline: Token) -> str | None:
-    """The label of the figure a paragraph's content places, if it is nothing but "![...](figure:label)"."""
-    children = [child for child in inline.children or () if child.type != "text" or child.content.strip()]
-    if len(children) != 1 or children[0].type != "image":
+_FIGURE_SOURCE = "figure:"
+
+
+def _alone_in_paragraph(tokens: list[Token], index: int) -> Token | None:
+    """The image a paragraph holds, if it holds nothing else (tokens[index] is its start)."""
+    if tokens[index].type != "paragraph_open" or index + 2 >= len(tokens):
         return None
-    src = str(children[0].attrGet("src") or "")
-    return src.removeprefix("figure:") if src.startswith("figure:") else None
+    children = [child for child in tokens[index + 1].children or () if child.type != "text" or child.content.strip()]
+    return children[0] if len(children) == 1 and children[0].type == "image" else None
 
 
 def _figures(state: StateCore) -> None:
     """Each paragraph that is only "![...](figure:label)" becomes that figure (env["figures"]), numbered
-    in the order the text shows them; figures the text does not place follow it. A label the essay has
-    no figure for shows nothing (the admin refuses to save such a text: placed_figures)."""
-    figures: dict[str, Picture] = state.env.get("figures") or {}
+    in the order the text shows them; figures the text does not place follow it. A placement that
+    cannot be shown (within a paragraph, of a label the essay has no figure for, a second time) shows
+    its words in brackets instead, and says why in env["figure_problems"] (figure_problems)."""
+    figures: dict[str, Picture | None] = state.env.get("figures") or {}
+    problems: list[str] = state.env.setdefault("figure_problems", [])
     tokens, shown = [], []
-    index = 0
-    while index < len(state.tokens):
-        token = state.tokens[index]
-        label = _figure_label(state.tokens[index + 1]) if token.type == "paragraph_open" else None
-        if label is None:
-            tokens.append(token)
-            index += 1
+    for index, token in enumerate(state.tokens):
+        if tokens and tokens[-1] is None:  # the rest of a paragraph that became a figure
+            if token.type == "paragraph_close":
+                tokens[-1] = Token("html_block", "", 0, meta={"figure": shown[-1]})
             continue
-        if label in figures and label not in shown:
-            shown.append(label)
-            tokens.append(Token("html_block", "", 0, meta={"figure": label}))
-        index += 3  # the paragraph, its content and its end
+        image = _alone_in_paragraph(state.tokens, index)
+        label = str(image.attrGet("src") or "").removeprefix(_FIGURE_SOURCE) if image is not None else ""
+        if image is not None and str(image.attrGet("src") or "").startswith(_FIGURE_SOURCE) and label in figures:
+            if label not in shown:
+                shown.append(label)
+                tokens.append(None)
+                continue
+            problems.append(f"The figure “{label}” is placed twice: a figure is shown once.")
+        if token.type == "inline":
+            _unshowable_placements(token, figures, problems)
+        tokens.append(token)
     for label in figures:
         if label not in shown:
             shown.append(label)
             tokens.append(Token("html_block", "", 0, meta={"figure": label}))
     numbers = {label: number for number, label in enumerate(shown, start=1)}
     for token in tokens:
-        if label := token.meta.get("figure"):
-            token.content = _figure_html(figures[label], numbers[label])
+        if (label := token.meta.get("figure")) and (picture := figures[label]) is not None:
+            token.content = _figure_html(picture, numbers[label])
     state.tokens = tokens
+
+
+def _unshowable_placements(inline: Token, figures: dict, problems: list[str]) -> None:
+    """Figure placements left in a paragraph's content: their words in brackets, and why."""
+    alone = len([child for child in inline.children or () if child.type != "text" or child.content.strip()]) == 1
+    for number, child in enumerate(inline.children or ()):
+        source = str(child.attrGet("src") or "") if child.type == "image" else ""
+        if not source.startswith(_FIGURE_SOURCE):
+            continue
+        label = source.removeprefix(_FIGURE_SOURCE)
+        if not re.fullmatch(FIGURE_LABEL, label):
+            problems.append(f"“{source}” names no figure: a label is made of lower-case letters, digits and hyphens.")
+        elif not alone:
+            problems.append(f"The figure “{label}” must stand on a line of its own, not within a paragraph.")
+        elif label not in figures:
+            problems.append(
+                f"The text places the figure “{label}”, which the essay does not have: add it below, "
+                "or correct the label in the text."
+            )
+        words = Token("text", "", 0, content=f"[{child.content or label}]")
+        inline.children[number] = words
 
 
 def _allowed_attribute(tag: str, name: str, value: str) -> bool:
@@ -395,6 +425,9 @@ def _cleaner(tags: frozenset[str]) -> bleach.Cleaner:
 
 _comment_md = _markdown(allow_images=False)
 _essay_md = _markdown(allow_images=True)
+# A figure's caption is read as a comment is (emphasis, links, formulas), without footnotes: a caption
+# is one line under a picture.
+_caption_md = _markdown(allow_images=False).disable(["footnote_inline", "footnote_ref", "footnote_tail"])
 _comment_cleaner = _cleaner(COMMENT_TAGS)
 _essay_cleaner = _cleaner(ESSAY_TAGS)
 
@@ -475,6 +508,14 @@ def portable(html: str, site_url: str = "") -> SafeString:
     html = _FIGURE_WIDTHS.sub("", _PASSAGE_LINKS.sub("", html))
     html = _RELATIVE_SRC.sub(lambda match: f"{match[1]}{site_url}/", html)
     return tex_in_place_of_math(html)
+
+
+_FIGURE = re.compile(r'<figure id="fig-[^"]*" class="figure">.*?</figure>\n?', re.DOTALL)
+
+
+def without_figures(html: str) -> str:
+    """An essay's stored HTML without its figures (_figures): its running text, for a summary."""
+    return _FIGURE.sub("", html)
 
 
 def tex_in_place_of_math(html: str) -> SafeString:
