@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.orcid",
     "forum.accounts",
     "forum.essays",
     "forum.discussion",
@@ -145,6 +147,25 @@ ACCOUNT_USER_DISPLAY = "forum.accounts.adapter.user_display"
 LOGIN_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
 
+# Sign in with ORCID (allauth's provider), offered once ORCID_CLIENT_ID and ORCID_SECRET are set: a
+# client registered at orcid.org (Developer Tools) or, to try it, at sandbox.orcid.org with
+# ORCID_BASE_DOMAIN=sandbox.orcid.org. Its redirect URI: SITE_URL + /accounts/orcid/login/callback/.
+# A member who signs in with ORCID has a verified iD (forum/accounts/orcid.py).
+ORCID_CLIENT_ID = env.str("ORCID_CLIENT_ID", default="")
+ORCID_BASE_DOMAIN = env.str("ORCID_BASE_DOMAIN", default="orcid.org")
+SOCIALACCOUNT_PROVIDERS = {
+    "orcid": {
+        "BASE_DOMAIN": ORCID_BASE_DOMAIN,
+        "MEMBER_API": False,  # the public API: the iD, the name, the addresses the person made public
+        "APPS": [{"client_id": ORCID_CLIENT_ID, "secret": env.str("ORCID_SECRET", default=""), "key": ""}]
+        if ORCID_CLIENT_ID
+        else [],
+    }
+}
+SOCIALACCOUNT_ADAPTER = "forum.accounts.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "mandatory"  # an address ORCID gives is verified here like any other
+SOCIALACCOUNT_STORE_TOKENS = False  # nothing is asked of ORCID after sign-in: no token is kept
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -228,7 +249,8 @@ SECURE_CSP = {
     "img-src": [CSP.SELF, "data:", "https:"],  # essays may show images hosted elsewhere (imported blogs)
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
-    "form-action": [CSP.SELF],
+    # "Sign in with ORCID" posts here and is sent on to ORCID: form-action covers that redirect too.
+    "form-action": [CSP.SELF, *([f"https://{ORCID_BASE_DOMAIN}"] if ORCID_CLIENT_ID else [])],
     "frame-ancestors": [CSP.NONE],
 }
 if not DEBUG:

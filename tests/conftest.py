@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from allauth.socialaccount.providers.orcid.views import OrcidOAuth2Adapter
 from django.core.cache import cache
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -17,6 +18,8 @@ from forum.accounts.models import User
 from forum.discussion.models import Comment
 from forum.discussion.writing import save_new_comment
 from forum.essays.models import Essay
+
+from .orcid_standin import StandIn
 
 PASSWORD = "correct horse battery staple"
 
@@ -232,3 +235,17 @@ def admin_edit(client, essay: Essay, note: str = "", figures: list[dict] | None 
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     return Essay.objects.get(pk=essay.pk)
+
+
+@pytest.fixture
+def orcid(settings, monkeypatch):
+    """ORCID set up for the site (ORCID_CLIENT_ID and ORCID_SECRET), its endpoints on loopback."""
+    standin = StandIn().start()
+    monkeypatch.setattr(OrcidOAuth2Adapter, "authorize_url", f"{standin.url}/oauth/authorize")
+    monkeypatch.setattr(OrcidOAuth2Adapter, "access_token_url", f"{standin.url}/oauth/token")
+    monkeypatch.setattr(OrcidOAuth2Adapter, "profile_url", f"{standin.url}/v3.0/%s/record")
+    app = {"client_id": standin.client_id, "secret": standin.secret, "key": ""}
+    settings.SOCIALACCOUNT_PROVIDERS = {"orcid": {**settings.SOCIALACCOUNT_PROVIDERS["orcid"], "APPS": [app]}}
+    settings.SECURE_CSP = {**settings.SECURE_CSP, "form-action": [*settings.SECURE_CSP["form-action"], standin.url]}
+    yield standin
+    standin.stop()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
@@ -63,6 +64,13 @@ def rich_site(author, member, other, moderator, admin_user, essay, mailoutbox):
 
     # Members: profile fields, preferences, a second (unverified) address, a direct permission.
     member.orcid = "0000-0002-1825-0097"
+    member.orcid_verified, member.orcid_name = True, "Alice Sharma"
+    SocialAccount.objects.create(
+        user=member,
+        provider="orcid",
+        uid=member.orcid,
+        extra_data={"person": {"name": {"credit-name": {"value": "Alice"}}}},
+    )
     member.notify_replies = False
     member.last_login = timezone.now()
     member.save()
@@ -297,7 +305,7 @@ def test_the_file_holds_everything_and_no_passwords(rich_site, tmp_path):
         assert data[name], f"the rich site has no {name}"
     for name in ["received_mail", "subscriptions", "bans", "flags", "policy", "outcome_counts", "audit_entries"]:
         assert data[name], f"the rich site has no {name}"
-    for name in ["audit_chain", "email_addresses"]:
+    for name in ["audit_chain", "email_addresses", "social_accounts"]:
         assert data[name], f"the rich site has no {name}"
     if apps.is_installed("forum.imports"):
         assert len(data["imported_items"]) == 2 and len(data["legacy_urls"]) == 2

@@ -41,8 +41,9 @@ class ProfileForm(forms.ModelForm):
         max_length=64,
         required=False,
         help_text=(
-            "E.g. 0000-0002-1825-0097 or https://orcid.org/0000-0002-1825-0097. Shown to nobody for now: "
-            "the site will show it once you verify it by signing in with ORCID."
+            "E.g. 0000-0002-1825-0097 or https://orcid.org/0000-0002-1825-0097. Typed here, it is not "
+            "verified: anyone can type an iD. Verify it by signing in with ORCID (below), and it is shown "
+            "with your name."
         ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
@@ -65,6 +66,8 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not moderates:
             del self.fields["moderation_mail"]
+        if self.instance.orcid_verified:  # proven by ORCID: changed only by disconnecting it
+            del self.fields["orcid"]
         # Optional in the database (accounts made in the admin), required here.
         self.fields["display_name"].required = True
         self.fields["display_name"].error_messages["required"] = NAME_REQUIRED
@@ -79,4 +82,10 @@ class ProfileForm(forms.ModelForm):
         if not value:
             return ""
         validate_orcid(value)
-        return normalise_orcid(value)
+        orcid = normalise_orcid(value)
+        if User.objects.filter(orcid=orcid, orcid_verified=True).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(
+                "Another member has verified this iD by signing in with ORCID. If it is yours, sign in "
+                "with ORCID and tell the moderators."
+            )
+        return orcid

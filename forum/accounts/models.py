@@ -28,6 +28,10 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=100, blank=True)
     affiliation = models.CharField(max_length=200, blank=True)
     orcid = models.CharField("ORCID iD", max_length=19, blank=True, validators=[validate_orcid])
+    # Whether `orcid` is proven: the member signed in with that ORCID record (allauth's SocialAccount,
+    # forum/accounts/orcid.py), and the name the record holds. A typed iD is not.
+    orcid_verified = models.BooleanField("ORCID iD verified", default=False, editable=False)
+    orcid_name = models.CharField("name on ORCID", max_length=200, blank=True, editable=False)
     notify_replies = models.BooleanField("Email me replies to my comments", default=True)
     # For moderators: how to hear about comments waiting for them.
     moderation_mail = models.CharField(
@@ -43,6 +47,31 @@ class User(AbstractUser):
             super().save(*args, **kwargs)
             if update_fields is None or SHOWN_FIELDS & set(update_fields):
                 pagecache.person_changed(self.pk)
+
+    def show_orcid(self, orcid: str, name: str) -> None:
+        """The member proved this iD (they signed in with its ORCID record): shown as verified, on
+        their comments too. A typed iD it replaces is forgotten."""
+        with transaction.atomic():
+            self.orcid, self.orcid_verified, self.orcid_name = orcid, True, name
+            self.save(update_fields=["orcid", "orcid_verified", "orcid_name"])
+            self._sign_comments(orcid)
+
+    def forget_orcid_proof(self) -> None:
+        """The ORCID record is no longer connected: the iD stays as if typed, and is not verified."""
+        with transaction.atomic():
+            self.orcid_verified, self.orcid_name = False, ""
+            self.save(update_fields=["orcid_verified", "orcid_name"])
+            self._sign_comments("")
+
+    def _sign_comments(self, orcid: str) -> None:
+        """Signatures show the writer's verified iD: every comment they wrote, whenever written."""
+        ids = list(self.comments.exclude(author_orcid=orcid).values_list("pk", flat=True))
+        self.comments.filter(pk__in=ids).update(author_orcid=orcid)
+        pagecache.comments_changed(ids)
+
+    @property
+    def verified_orcid(self) -> str:
+        return self.orcid if self.orcid_verified else ""
 
     @property
     def signature_name(self) -> str:

@@ -67,6 +67,9 @@ class Comment(models.Model):
     author_name = models.CharField(max_length=100)
     author_affiliation = models.CharField(max_length=200, blank=True)
     author_website = models.URLField(max_length=300, blank=True)
+    # The writer's ORCID iD, when they proved it by signing in with ORCID (User.show_orcid): shown
+    # with the signature; kept in step with the member's proof, whenever the comment was written.
+    author_orcid = models.CharField(max_length=19, blank=True)
     # What the writer declares of their relation to the subject (funding, employment, ties), shown
     # under the signature; "" if they declared nothing.
     competing_interests = models.CharField(max_length=COMPETING_INTERESTS_MAX, blank=True)

@@ -124,6 +124,7 @@ def post_comment(
         author_name=signature.name,
         author_affiliation=signature.affiliation,
         author_website=signature.website,
+        author_orcid=actor.user.verified_orcid if actor.is_member else "",
         author_email=signature.email if not actor.is_member else "",
         competing_interests=competing_interests,
         quoted_passage=quoted_passage,

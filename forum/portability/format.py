@@ -77,6 +77,8 @@ SECTIONS: tuple[Section, ...] = (
         exclude={"password": "never exported: imported members get an unusable password and use “forgot password”"},
     ),
     Section("email_addresses", "account.EmailAddress"),
+    # Members' connections to their ORCID records: they sign in with ORCID on the restored site too.
+    Section("social_accounts", "socialaccount.SocialAccount"),
     Section("essays", "essays.Essay"),
     Section("essay_revisions", "essays.EssayRevision"),
     Section("figures", "essays.Figure"),
@@ -114,6 +116,8 @@ def installed_sections() -> tuple[Section, ...]:
 # either in SECTIONS or here.
 NOT_EXPORTED: Mapping[str, str] = {
     "account.EmailConfirmation": "allauth keeps no confirmation rows here (confirmations are signed links)",
+    "socialaccount.SocialApp": "ORCID's client is set in the environment (ORCID_CLIENT_ID), not in the database",
+    "socialaccount.SocialToken": "no token is kept (SOCIALACCOUNT_STORE_TOKENS off): nothing is asked of ORCID later",
     "admin.LogEntry": "the admin's own history of edits, not the site's content",
     "auth.Permission": "created by migrate; groups and members name permissions as app_label.codename",
     "contenttypes.ContentType": "created by migrate",

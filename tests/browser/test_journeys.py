@@ -18,6 +18,7 @@ from forum.essays.models import Essay
 from forum.moderation.models import Ban
 
 from ..conftest import PASSWORD, add_comment
+from ..orcid_standin import Person
 from . import scenes
 from .support import mailed_path
 
@@ -441,3 +442,36 @@ def test_a_reader_sees_a_figure_at_the_width_of_their_screen(open_context, js):
     source, shown = picture.evaluate("(img) => [img.currentSrc, img.naturalWidth]")
     assert source.endswith("-480.png") and shown > 0  # the narrowest of the four, and it arrived
     expect(page.get_by_role("figure")).to_contain_text("Figure 1. Possible bilateral alignments among")
+
+
+# --- Signing in with ORCID (against the stand-in for ORCID's endpoints) -------------------
+
+
+@JS
+def test_a_researcher_joins_with_orcid_gives_an_email_and_is_shown_verified(open_context, orcid, mailoutbox, js):
+    orcid.person = Person("0000-0001-5109-3700", "Laure", "Haak", credit_name="Laurel L. Haak")
+    page = new_page(open_context, js)
+    page.goto(reverse("account_login"))
+    page.get_by_role("button", name="Sign in with ORCID").click()
+    expect(page.get_by_role("heading", name="Authorize access")).to_be_visible()  # ORCID's page
+    page.get_by_role("link", name="Authorize access").click()
+    expect(page.get_by_role("heading", name="One step more: your email address")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Name", exact=True)).to_have_value("Laurel L. Haak")
+    page.get_by_role("textbox", name="Email", exact=True).fill("laure@example.org")
+    page.get_by_role("button", name="Join").click()
+    expect(page.get_by_role("heading", name="Verify your email address")).to_be_visible()
+    page.goto(mailed_path(mailoutbox, "laure@example.org", "/accounts/confirm-email/"))
+    page.get_by_role("button", name="Confirm").click()
+    page.goto(reverse("accounts:profile"))
+    status = page.get_by_role("region", name="ORCID iD")
+    expect(status).to_contain_text("https://orcid.org/0000-0001-5109-3700, verified: you signed in with ORCID")
+    expect(status.get_by_role("link", name="https://orcid.org/0000-0001-5109-3700")).to_be_visible()
+
+
+def test_a_reader_who_refuses_orcid_consent_is_told_nothing_changed(open_context, orcid):
+    page = new_page(open_context, True)
+    page.goto(reverse("account_signup"))
+    page.get_by_role("button", name="Sign in with ORCID").click()
+    page.get_by_role("link", name="Deny access").click()
+    expect(page.get_by_role("heading", name="You did not sign in with ORCID")).to_be_visible()
+    assert not User.objects.exists()
