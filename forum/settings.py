@@ -165,6 +165,9 @@ SOCIALACCOUNT_PROVIDERS = {
 SOCIALACCOUNT_ADAPTER = "forum.accounts.adapter.SocialAccountAdapter"
 SOCIALACCOUNT_EMAIL_VERIFICATION = "mandatory"  # an address ORCID gives is verified here like any other
 SOCIALACCOUNT_STORE_TOKENS = False  # nothing is asked of ORCID after sign-in: no token is kept
+# Whether a member's public page shows an iD they typed but did not prove by signing in with ORCID
+# (as "not verified"); a verified iD is always shown.
+FORUM_SHOW_UNVERIFIED_ORCID = env.bool("FORUM_SHOW_UNVERIFIED_ORCID", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 import forum.converters  # noqa: F401  (registers <id:...>)
+from forum.accounts.urls import people_urlpatterns
 from forum.essays import views as essay_views
 from forum.lib.health import healthz
 from forum.lib.media import media
@@ -13,6 +14,7 @@ urlpatterns = [
     path("", include("forum.essays.urls")),
     path("", include("forum.discussion.urls")),
     path("accounts/", include("forum.accounts.urls")),
+    path("people/", include(people_urlpatterns)),
     path("accounts/", include("allauth.urls")),
     path("moderation/", include("forum.moderation.urls")),
     path("admin/", admin.site.urls),

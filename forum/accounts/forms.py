@@ -1,9 +1,10 @@
 from django import forms
+from django.utils.text import slugify
 
 from forum.lib.orcid import normalise_orcid
 from forum.lib.text import OneLineField
 
-from .models import User, validate_orcid
+from .models import HANDLE_MAX, User, validate_orcid
 
 NAME_REQUIRED = "Please give the name you sign your comments with."
 
@@ -50,12 +51,23 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["display_name", "affiliation", "orcid", "notify_replies", "moderation_mail"]
-        labels = {"display_name": "Name"}
+        fields = [
+            "display_name",
+            "affiliation",
+            "orcid",
+            "profile_public",
+            "handle",
+            "notify_replies",
+            "moderation_mail",
+        ]
+        labels = {"display_name": "Name", "handle": "Address of your page"}
         field_classes = {"display_name": OneLineField, "affiliation": OneLineField}
         help_texts = {
             "display_name": "As it appears under your comments.",
             "affiliation": "Shown beside your name on comments you post from now on.",
+            "profile_public": "At /people/<address>/: your name, affiliation, ORCID iD and published comments, "
+            "with a feed. Your name on your comments links to it.",
+            "handle": "Lower-case letters, digits and hyphens, e.g. tv-paul.",
         }
         widgets = {
             "display_name": forms.TextInput(attrs={"autocomplete": "name"}),
@@ -68,6 +80,8 @@ class ProfileForm(forms.ModelForm):
             del self.fields["moderation_mail"]
         if self.instance.orcid_verified:  # proven by ORCID: changed only by disconnecting it
             del self.fields["orcid"]
+        if not self.instance.handle:
+            self.initial["handle"] = suggested_handle(self.instance)
         # Optional in the database (accounts made in the admin), required here.
         self.fields["display_name"].required = True
         self.fields["display_name"].error_messages["required"] = NAME_REQUIRED
@@ -76,6 +90,18 @@ class ProfileForm(forms.ModelForm):
         if not self.cleaned_data["display_name"]:
             raise forms.ValidationError(NAME_REQUIRED)
         return self.cleaned_data["display_name"]
+
+    def clean_handle(self) -> str | None:
+        handle = (self.cleaned_data.get("handle") or "").strip().lower() or None
+        if handle and User.objects.filter(handle=handle).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Another member has this address. Choose another.")
+        return handle
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("profile_public") and not cleaned.get("handle") and "handle" not in self.errors:
+            self.add_error("handle", "Choose the address of your page to show it.")
+        return cleaned
 
     def clean_orcid(self) -> str:
         value = self.cleaned_data["orcid"]
@@ -89,3 +115,16 @@ class ProfileForm(forms.ModelForm):
                 "with ORCID and tell the moderators."
             )
         return orcid
+
+
+def suggested_handle(member: User) -> str:
+    """An address for a member's page made of their name, not yet taken: "tv-paul", "tv-paul-2"."""
+    base = slugify(member.signature_name)[:HANDLE_MAX].strip("-")  # "Zoë Ölçer" gives "zoe-olcer"
+    if len(base) < 3:
+        return ""
+    taken = set(User.objects.filter(handle__startswith=base).values_list("handle", flat=True))
+    number, handle = 1, base
+    while handle in taken:
+        number += 1
+        handle = f"{base[: HANDLE_MAX - len(str(number)) - 1]}-{number}"
+    return handle

@@ -1,12 +1,26 @@
+import re
+
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.urls import reverse
 
 from forum import pagecache
 from forum.lib.orcid import normalise_orcid
 
 # What pages show of a member: the name on their essays and on comments they posted for others.
 SHOWN_FIELDS = frozenset({"display_name", "first_name", "last_name"})
+# What their own comments show of them: their signature links to their public page.
+PAGE_FIELDS = frozenset({"handle", "profile_public"})
+HANDLE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+HANDLE_MAX = 40
+
+
+def validate_handle(value: str) -> None:
+    if not (3 <= len(value) <= HANDLE_MAX and HANDLE.fullmatch(value)):
+        raise ValidationError(
+            f"Use 3 to {HANDLE_MAX} lower-case letters or digits, words joined by single hyphens: e.g. tv-paul."
+        )
 
 
 def validate_orcid(value: str) -> None:
@@ -32,6 +46,9 @@ class User(AbstractUser):
     # forum/accounts/orcid.py), and the name the record holds. A typed iD is not.
     orcid_verified = models.BooleanField("ORCID iD verified", default=False, editable=False)
     orcid_name = models.CharField("name on ORCID", max_length=200, blank=True, editable=False)
+    # Their public page, /people/<handle>/, if they want one (profile_public): chosen by them, unique.
+    handle = models.CharField(max_length=HANDLE_MAX, unique=True, null=True, blank=True, validators=[validate_handle])
+    profile_public = models.BooleanField("Show a public page about me", default=False)
     notify_replies = models.BooleanField("Email me replies to my comments", default=True)
     # For moderators: how to hear about comments waiting for them.
     moderation_mail = models.CharField(
@@ -47,6 +64,8 @@ class User(AbstractUser):
             super().save(*args, **kwargs)
             if update_fields is None or SHOWN_FIELDS & set(update_fields):
                 pagecache.person_changed(self.pk)
+            if update_fields is None or PAGE_FIELDS & set(update_fields):  # their signatures' link
+                pagecache.comments_changed(self.comments.values_list("pk", flat=True))
 
     def show_orcid(self, orcid: str, name: str) -> None:
         """The member proved this iD (they signed in with its ORCID record): shown as verified, on
@@ -68,6 +87,11 @@ class User(AbstractUser):
         ids = list(self.comments.exclude(author_orcid=orcid).values_list("pk", flat=True))
         self.comments.filter(pk__in=ids).update(author_orcid=orcid)
         pagecache.comments_changed(ids)
+
+    @property
+    def public_page(self) -> str:
+        """The address of their public page, or "" if they have none."""
+        return reverse("people:person", kwargs={"handle": self.handle}) if self.profile_public and self.handle else ""
 
     @property
     def verified_orcid(self) -> str:

@@ -2,11 +2,13 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from forum.essays.models import Essay
-from forum.lib.markup import portable, render_comment, stored_html
+from forum.lib.markup import portable, render_comment, stored_html, text_from_html
 
 from . import tree
 
@@ -28,6 +30,11 @@ class CommentQuerySet(models.QuerySet):
     def published(self) -> "CommentQuerySet":
         return self.filter(status=Comment.Status.PUBLISHED)
 
+    def public_by(self, member) -> "CommentQuerySet":
+        """A member's published comments on the essays readers are shown, newest first (their page)."""
+        shown = self.published().filter(author=member, essay__in=Essay.objects.listed())
+        return shown.select_related("essay").order_by(Coalesce("published_at", "created_at").desc(), "-pk")
+
     def in_thread(self, essay: Essay) -> "CommentQuerySet":
         """Everything that may appear on the essay page, in display order.
 
@@ -38,7 +45,7 @@ class CommentQuerySet(models.QuerySet):
 
     def whole(self) -> "CommentQuerySet":
         """With what a comment's rendering shows of its provenance (who posted it for whom, a mail)."""
-        return self.select_related("provenance__submitter", "received_mail")
+        return self.select_related("provenance__submitter", "received_mail", "author")
 
 
 class Comment(models.Model):
@@ -155,6 +162,11 @@ class Comment(models.Model):
     def portable_html(self):
         """The HTML as feeds and mails carry it (forum.lib.markup.portable)."""
         return portable(self.body_html)
+
+    @property
+    def excerpt(self) -> str:
+        """Its first words as plain text (formulas as TeX), for lists of comments."""
+        return Truncator(" ".join(text_from_html(self.portable_html).split())).chars(280)
 
     @property
     def dated(self):

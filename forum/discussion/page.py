@@ -353,8 +353,13 @@ def _links(allowed: tuple[bool, ...], rendered: tuple[bytes, ...]) -> bytes:
 
 
 def _render_comments(essay: Essay, comments: list[Comment]) -> dict[int, str]:
-    """Each comment's rendering, by id: read whole first if only its head was read (THREAD_FIELDS)."""
-    partial_ids = [comment.pk for comment in comments if comment.get_deferred_fields()]
+    """Each comment's rendering, by id: read whole first if only its head was read (THREAD_FIELDS), or
+    without its writer (whose page its signature links to)."""
+    partial_ids = [
+        comment.pk
+        for comment in comments
+        if comment.get_deferred_fields() or (comment.author_id and not Comment.author.is_cached(comment))
+    ]
     whole = {comment.pk: comment for comment in Comment.objects.filter(pk__in=partial_ids).whole()}
     comments = [whole.get(comment.pk, comment) for comment in comments]
     # Comments written on an earlier revision of the essay's text say which (one query, if any).

@@ -150,6 +150,13 @@ def is_shown_in_thread(comment: Comment) -> bool:
 GONE = (Comment.Status.WITHDRAWN, Comment.Status.REMOVED, Comment.Status.DELETED)
 
 
+def can_see_page_of(actor: Actor, member) -> bool:
+    """A member's public page (/people/<handle>/): for everyone if they show it, else for them alone."""
+    if member.is_active and member.profile_public and member.handle:
+        return True
+    return actor.is_member and actor.user.pk == member.pk
+
+
 def is_citable(comment: Comment) -> bool:
     """Shown, or shown once and gone since; a comment never published was never there to cite."""
     return is_shown_in_thread(comment) or (comment.status in GONE and comment.published_at is not None)

@@ -17,7 +17,7 @@ from forum.discussion.models import Comment, Provenance
 from forum.essays.models import Essay
 from forum.moderation.models import Ban
 
-from ..conftest import PASSWORD, add_comment
+from ..conftest import PASSWORD, add_comment, make_member
 from ..orcid_standin import Person
 from . import scenes
 from .support import mailed_path
@@ -475,3 +475,23 @@ def test_a_reader_who_refuses_orcid_consent_is_told_nothing_changed(open_context
     page.get_by_role("link", name="Deny access").click()
     expect(page.get_by_role("heading", name="You did not sign in with ORCID")).to_be_visible()
     assert not User.objects.exists()
+
+
+@JS
+def test_a_member_shows_their_page_and_a_reader_finds_it_from_a_comment(open_context, sign_in, js):
+    essay = scenes.load_demo()
+    member = make_member("kanti@example.edu", "Kanti Bajpai", "National University of Singapore")
+    add_comment(essay, author=member, body="Entente is the older word for it.")
+    page = new_page(open_context, js, sign_in, member)
+    page.goto(reverse("accounts:profile"))
+    page.get_by_label("Show a public page about me").check()
+    expect(page.get_by_role("textbox", name="Address of your page")).to_have_value("kanti-bajpai")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("link", name="Your public page").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(member.public_name)
+    handle_page = page.url
+    reader = new_page(open_context, js)
+    reader.goto(essay.get_absolute_url())
+    reader.get_by_role("link", name="Kanti Bajpai", exact=True).click()
+    assert reader.url == handle_page and handle_page.endswith("/people/kanti-bajpai/")
+    expect(reader.locator(".person-comments")).to_contain_text("Entente is the older word for it.")
