@@ -286,6 +286,8 @@ FORUM_REQUIRE_COMPETING_INTERESTS = env.bool("FORUM_REQUIRE_COMPETING_INTERESTS"
 FORUM_GUEST_LINK_MAX_AGE = env.int("FORUM_GUEST_LINK_MAX_AGE", default=7 * 24 * 3600)
 FORUM_CONFIRMATION_MAILS_PER_ADDRESS = env.int("FORUM_CONFIRMATION_MAILS_PER_ADDRESS", default=3)
 FORUM_CONFIRMATION_MAILS_PER_IP = env.int("FORUM_CONFIRMATION_MAILS_PER_IP", default=10)
+# How long a link mailed to a guest to read the data held about their address lasts (seconds).
+FORUM_DATA_LINK_MAX_AGE = env.int("FORUM_DATA_LINK_MAX_AGE", default=24 * 3600)
 # How long a confirmed guest is remembered on their browser, in seconds.
 FORUM_GUEST_COOKIE_MAX_AGE = env.int("FORUM_GUEST_COOKIE_MAX_AGE", default=365 * 24 * 3600)
 # Posting on someone's behalf: may a moderator approve their own submission

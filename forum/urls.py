@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("forum.discussion.urls")),
     path("accounts/", include("forum.accounts.urls")),
     path("people/", include(people_urlpatterns)),
+    path("your-data/", include("forum.portability.urls")),
     path("accounts/", include("allauth.urls")),
     path("moderation/", include("forum.moderation.urls")),
     path("admin/", admin.site.urls),

@@ -123,6 +123,7 @@ NOT_EXPORTED: Mapping[str, str] = {
     "contenttypes.ContentType": "created by migrate",
     "sessions.Session": "sign-ins do not move: members sign in again",
     "discussion.ReplyAddress": "Reply-To tokens of mails already sent: after a restore, answers to them are refused",
+    "portability.PersonalLink": "links mailed to guests to read their data, used once: a restored site mails new ones",
     "site.Mail": "the outbox: mail already sent or waiting is not sent again after a restore",
     "site.Worker": "worker processes seen on the old machine",
     "django_tasks_database.DBTaskResult": "queued mail is not carried over: nothing is sent again after a restore",

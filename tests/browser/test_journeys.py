@@ -3,6 +3,7 @@ behalf, a moderator at the desk. Each runs with JavaScript and again without it 
 to work without it). Elements are found by their accessible names; mail is read from the outbox.
 """
 
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -495,3 +496,21 @@ def test_a_member_shows_their_page_and_a_reader_finds_it_from_a_comment(open_con
     reader.get_by_role("link", name="Kanti Bajpai", exact=True).click()
     assert reader.url == handle_page and handle_page.endswith("/people/kanti-bajpai/")
     expect(reader.locator(".person-comments")).to_contain_text("Entente is the older word for it.")
+
+
+@JS
+def test_a_member_reads_their_data_and_downloads_it(open_context, sign_in, js):
+    essay = scenes.load_demo()
+    member = make_member("kanti@example.edu", "Kanti Bajpai")
+    add_comment(essay, author=member, body="Entente is the older word for it.")
+    page = new_page(open_context, js, sign_in, member)
+    page.goto(reverse("accounts:profile"))
+    page.get_by_role("link", name="Your data").click()
+    page.get_by_role("link", name="Read it here").click()
+    comments = page.get_by_role("region", name="Comments you wrote")
+    expect(comments).to_contain_text("Entente is the older word for it.")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download it as one JSON file").click()
+    saved = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert [comment["text"] for comment in saved["comments"]] == ["Entente is the older word for it."]
+    assert re.fullmatch(r"your-data-\d{4}-\d\d-\d\d\.json", download.value.suggested_filename)
