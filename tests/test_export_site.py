@@ -31,7 +31,7 @@ from PIL import Image
 from forum import pagecache
 from forum.accounts.models import User
 from forum.audit.log import GENESIS, verify
-from forum.audit.models import AuditEntry, ChainHead
+from forum.audit.models import AuditDetail, AuditEntry, ChainHead
 from forum.discussion import mailin, notifications, proxy, rules
 from forum.discussion import services as discussion
 from forum.discussion.models import Comment, Revision, Subscription
@@ -298,7 +298,7 @@ def section_names() -> list[str]:
 def test_the_file_holds_everything_and_no_passwords(rich_site, tmp_path):
     data = json.loads(export(tmp_path / "site.json"))
     header = data["header"]
-    assert (header["format"], header["version"]) == ("forum-export", 1)
+    assert (header["format"], header["version"]) == ("forum-export", 2)
     assert list(data) == ["header", *section_names()]
     assert header["counts"] == {name: len(data[name]) for name in section_names()}
     for name in ["essays", "essay_revisions", "figures", "comments", "revisions", "provenance", "corrections"]:
@@ -439,19 +439,18 @@ def refused(path: Path, *says: str) -> None:
 
 def minimal_export() -> dict:
     """A small export written by hand: one member, one essay, one comment, its audit entry."""
+    detail = AuditDetail(actor_id=7, actor_label="Ada", note="", subjects="", salt="00112233445566778899aabbccddeeff")
     entry = AuditEntry(
         comment_id=1,
         action="posted",
-        actor_id=7,
-        actor_label="Ada",
-        note="",
+        detail_digest=detail.digest(),
         created_at=dt.datetime(2013, 7, 22, 9, 5, tzinfo=dt.UTC),
         prev_hash=GENESIS,
     )
     entry.hash = entry.compute_hash()
     when = "2013-07-22T09:05:00.000000Z"
     return {
-        "header": {"format": "forum-export", "version": 1, "as_of": when, "counts": {}},
+        "header": {"format": "forum-export", "version": 2, "as_of": when, "counts": {}},
         "groups": [{"name": "Moderators", "permissions": ["discussion.moderate_comment"]}],
         "members": [
             {
@@ -523,13 +522,14 @@ def minimal_export() -> dict:
                 "id": 1,
                 "comment": 1,
                 "action": "posted",
-                "actor": 7,
-                "actor_label": "Ada",
-                "note": "",
+                "detail_digest": entry.detail_digest,
                 "created_at": when,
                 "prev_hash": GENESIS,
                 "hash": entry.hash,
             },
+        ],
+        "audit_details": [
+            {"entry": 1, "actor": 7, "actor_label": "Ada", "note": "", "subjects": "", "salt": detail.salt},
         ],
         "audit_chain": [{"id": 1, "last_hash": entry.hash, "entries": 1}],
     }
@@ -551,7 +551,9 @@ def empty_site(db):
 def test_a_hand_written_export_in_another_layout_imports(empty_site, tmp_path):
     """Any JSON layout reads; the essay keeps its rendered HTML; missing newer fields take their defaults."""
     output = import_site(write(tmp_path / "small.json", minimal_export()))
-    assert "Restored 1 groups, 1 members, 1 essays, 1 comments, 1 audit entries, 1 audit chain" in output
+    assert (
+        "Restored 1 groups, 1 members, 1 essays, 1 comments, 1 audit entries, 1 audit details, 1 audit chain" in output
+    )
     assert "Audit log intact: 1 entries." in output
     essay = Essay.objects.get()
     assert essay.body_html == "<p>kept as exported</p>"  # not rendered again from the body
@@ -598,9 +600,10 @@ def test_only_content_counts_as_content(empty_site, tmp_path):
         ('[{"model": "essays.essay", "pk": 1, "fields": {}}]', "not a forum export"),  # a dumpdata file
         ('{"essays": []}', 'first member is not "header"'),
         ('{"header": {"format": "wordpress", "version": 1, "counts": {}}}', "not a forum export"),
-        ('{"header": {"format": "forum-export", "version": 2, "counts": {}}}', "version 2 of the format"),
-        ('{"header": {"format": "forum-export", "version": "1", "counts": {}}}', "version '1' of the format"),
-        ('{"header": {"format": "forum-export", "version": 1}}', "counts are missing"),
+        ('{"header": {"format": "forum-export", "version": 3, "counts": {}}}', "version 3 of the format"),
+        ('{"header": {"format": "forum-export", "version": "2", "counts": {}}}', "version '2' of the format"),
+        ('{"header": {"format": "forum-export", "version": 1, "counts": {}}}', "version 1 of the format"),
+        ('{"header": {"format": "forum-export", "version": 2}}', "counts are missing"),
         ("", "not a forum export"),
         ("\x00\x01garbage", "not a forum export"),
     ],

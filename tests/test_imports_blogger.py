@@ -77,7 +77,7 @@ def test_the_seed_essay_imports_to_the_same_thread_shape_as_the_demo_content(aut
 def test_each_imported_comment_is_in_the_audit_log_once_and_the_chain_holds(author):
     run("import_blogger", SEED, author=author.email)
     for comment in Comment.objects.all():
-        assert [(e.action, e.actor_id) for e in comment.audit_entries.all()] == [("imported", None)]
+        assert [(e.action, e.actor) for e in comment.audit_entries.select_related("detail")] == [("imported", None)]
         assert comment.audit_entries.get().actor_label == "import from Blogger"
     assert verify().intact
 

@@ -5,6 +5,7 @@ Carol (moderator) approves it; Paul confirms, corrects or disavows it through
 his link, and claims it when he joins.
 """
 
+import io
 import re
 import time
 import uuid
@@ -395,13 +396,13 @@ def test_audit_entries_cannot_be_changed_or_deleted_through_the_app(approved):
     from forum.audit.models import AppendOnlyError
 
     entry = AuditEntry.objects.first()
-    entry.note = "nothing happened"
+    entry.action = "deleted"
     with pytest.raises(AppendOnlyError):
         entry.save()
     with pytest.raises(AppendOnlyError):
         entry.delete()
     with pytest.raises(AppendOnlyError):
-        AuditEntry.objects.update(note="rewritten")
+        AuditEntry.objects.update(action="deleted")
     with pytest.raises(AppendOnlyError):
         AuditEntry.objects.all().delete()
 
@@ -410,7 +411,7 @@ def test_the_database_refuses_updates_to_audit_entries(approved):
     from django.db import DatabaseError, connection, transaction
 
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditentry SET note = 'rewritten'")
+        cursor.execute("UPDATE audit_auditentry SET action = 'deleted'")
 
 
 def test_verify_audit_log_finds_an_edited_row(approved):
@@ -422,13 +423,36 @@ def test_verify_audit_log_finds_an_edited_row(approved):
         if connection.vendor == "postgresql":
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks before ALTER TABLE
             cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_no_change")
-            cursor.execute("UPDATE audit_auditentry SET note = 'rewritten' WHERE id = %s", [target.pk])
+            cursor.execute("UPDATE audit_auditentry SET action = 'deleted' WHERE id = %s", [target.pk])
             cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_entry_no_change")
         else:
             cursor.execute("DROP TRIGGER audit_entry_no_update")
-            cursor.execute("UPDATE audit_auditentry SET note = 'rewritten' WHERE id = %s", [target.pk])
+            cursor.execute("UPDATE audit_auditentry SET action = 'deleted' WHERE id = %s", [target.pk])
     with pytest.raises(CommandError, match=f"Entry #{target.pk} was changed"):
         call_command("verify_audit_log")
+
+
+def test_verify_audit_log_finds_changed_details(approved):
+    """Details may be erased, never rewritten: a changed note no longer matches its entry's digest."""
+    from django.core.management.base import CommandError
+
+    from forum.audit.models import AuditDetail
+
+    target = AuditEntry.objects.order_by("pk")[1]
+    AuditDetail.objects.filter(entry=target).update(note="rewritten")
+    with pytest.raises(CommandError, match=f"The details of entry #{target.pk} were changed"):
+        call_command("verify_audit_log")
+
+
+def test_erased_details_leave_the_chain_intact(approved):
+    from forum.audit.models import AuditDetail
+
+    target = AuditEntry.objects.order_by("pk")[1]
+    AuditDetail.objects.filter(entry=target).delete()
+    out = io.StringIO()
+    call_command("verify_audit_log", stdout=out)
+    assert "(1 with their details erased at a participant's request)" in out.getvalue()
+    assert AuditEntry.objects.get(pk=target.pk).actor_label == "(erased at a participant's request)"
 
 
 def test_verify_audit_log_finds_a_removed_row(approved):
@@ -440,6 +464,7 @@ def test_verify_audit_log_finds_a_removed_row(approved):
         if connection.vendor == "postgresql":
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks before ALTER TABLE
             cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_no_change")
+        cursor.execute("DELETE FROM audit_auditdetail WHERE entry_id = %s", [target.pk])
         cursor.execute("DELETE FROM audit_auditentry WHERE id = %s", [target.pk])
         if connection.vendor == "postgresql":
             cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_entry_no_change")

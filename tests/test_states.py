@@ -108,7 +108,7 @@ def test_a_ban_moves_many_comments_in_as_few_queries_as_one(essay, moderator):
 def test_a_ban_records_each_comment_it_sends_to_spam(essay, moderator):
     waiting_comments(essay, 3)
     moderation.ban(Actor(user=moderator), reason="Spam.", email="spammer@example.net")
-    assert AuditEntry.objects.filter(action=Action.MARKED_SPAM, note="its writer was banned").count() == 3
+    assert AuditEntry.objects.filter(action=Action.MARKED_SPAM, detail__note="its writer was banned").count() == 3
 
 
 # --- Nothing goes around change_status ------------------------------------------------------

@@ -9,8 +9,8 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     list_display = ["created_at", "action", "actor_label", "comment", "note"]
     list_filter = ["action"]
-    search_fields = ["actor_label", "note"]
-    list_select_related = ["comment"]
+    search_fields = ["detail__actor_label", "detail__note"]
+    list_select_related = ["comment", "detail"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -1,17 +1,23 @@
-"""The audit log: every event on a comment, append-only and hash-chained.
+"""The audit log: every event on a comment, append-only and hash-chained, its personal details
+erasable.
 
 Each entry stores a SHA-256 over its own content and the previous entry's
 hash, so changing or removing any entry breaks the chain at that point
 (`manage.py verify_audit_log`). The app offers no way to change an entry:
 saving an existing one, deleting one and bulk updates all raise, and the
 database refuses UPDATE (and, on PostgreSQL, DELETE) with a trigger.
-"""
 
-import hashlib
-import json
+What an entry says of people (who acted, a note that may name someone, whom
+it concerns) is its AuditDetail, beside it: the entry hashes only a salted
+digest of it (forum/audit/chain.py). Erasing a person deletes the details
+that concern them; the chain still verifies, and the entry still says what
+happened and when.
+"""
 
 from django.conf import settings
 from django.db import models
+
+from . import chain
 
 
 class AppendOnlyError(Exception):
@@ -44,6 +50,8 @@ class Action(models.TextChoices):
     BAN_LIFTED = "ban_lifted", "ban lifted"
     POLICY_CHANGED = "policy_changed", "moderation policy changed"
     IMPORTED = "imported", "imported from another blog"
+    ERASED = "erased", "a participant's data erased at their request"
+    RECHAINED = "rechained", "the log re-chained into its erasable form"
 
 
 class AuditQuerySet(models.QuerySet):
@@ -59,14 +67,9 @@ class AuditEntry(models.Model):
         "discussion.Comment", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries"
     )
     action = models.CharField(max_length=32, choices=Action.choices)
-    # Who acted: a member, or nobody (a guest or the person, through a link),
-    # with a label kept as it was at the time.
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    actor_label = models.CharField(max_length=200)
-    note = models.TextField(blank=True)
     created_at = models.DateTimeField()
+    # chain.detail_digest of its AuditDetail; kept when the details are erased.
+    detail_digest = models.CharField(max_length=64)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -87,24 +90,49 @@ class AuditEntry(models.Model):
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit entries cannot be deleted.")
 
-    def content(self) -> bytes:
-        """What the hash covers: everything the entry says, and its predecessor."""
-        return json.dumps(
-            [
-                self.comment_id,
-                self.action,
-                self.actor_id,
-                self.actor_label,
-                self.note,
-                self.created_at.isoformat(),
-                self.prev_hash,
-            ],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        ).encode()
-
     def compute_hash(self) -> str:
-        return hashlib.sha256(self.content()).hexdigest()
+        return chain.entry_hash(self.comment_id, self.action, self.created_at, self.detail_digest, self.prev_hash)
+
+    # What the details say, or that they were erased (read through select_related("detail")).
+    @property
+    def details(self) -> "AuditDetail | None":
+        return getattr(self, "detail", None)
+
+    @property
+    def actor(self):
+        return self.details.actor if self.details else None
+
+    @property
+    def actor_label(self) -> str:
+        return self.details.actor_label if self.details else ERASED_LABEL
+
+    @property
+    def note(self) -> str:
+        return self.details.note if self.details else ""
+
+
+ERASED_LABEL = "(erased at a participant's request)"
+
+
+class AuditDetail(models.Model):
+    """The personal part of an audit entry: who acted (their account and their name as it was), a
+    note, and whom it concerns (`subjects`: the keys of people it names, forum.audit.log.subject_key).
+    Erased with the person; its entry's digest then stands alone."""
+
+    entry = models.OneToOneField(AuditEntry, on_delete=models.PROTECT, primary_key=True, related_name="detail")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200)
+    note = models.TextField(blank=True)
+    subjects = models.TextField(blank=True)  # space-separated keys
+    salt = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"details of entry #{self.entry_id}"
+
+    def digest(self) -> str:
+        return chain.detail_digest(self.salt, self.actor_id, self.actor_label, self.note, self.subjects)
 
 
 class ChainHead(models.Model):

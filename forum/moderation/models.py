@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from forum import pagecache
+from forum.audit.log import subject_key
 
 
 def _lines(text: str) -> list[str]:
@@ -149,6 +150,12 @@ class Ban(models.Model):
     @property
     def target(self) -> str:
         return str(self.user) if self.user_id else self.email
+
+    @property
+    def subjects(self) -> list[str]:
+        """Whom its audit entries concern (forum.audit.log.subject_key)."""
+        keys = [subject_key(user_id=self.user_id)] if self.user_id else []
+        return [*keys, subject_key(email=self.email)] if self.email else keys
 
     @property
     def is_active(self) -> bool:

@@ -128,7 +128,7 @@ def ban(actor: rules.Actor, *, reason: str, user=None, email: str = "", until: d
             target |= Q(author_email__iexact=new.email)
         change_status(Comment.objects.filter(target), Move.BANNED, actor=actor.user, note="its writer was banned")
         until_note = f"until {date_format(timezone.localtime(until), DAY_AND_TIME)}" if until else "for good"
-        record(Action.BANNED, actor=actor.user, note=f"{new.target} {until_note}: {new.reason}")
+        record(Action.BANNED, actor=actor.user, note=f"{new.target} {until_note}: {new.reason}", subjects=new.subjects)
     return new
 
 
@@ -140,7 +140,7 @@ def lift_ban(actor: rules.Actor, ban_: Ban) -> Ban:
             lifted_at=timezone.now(), lifted_by=actor.user
         ):
             raise DiscussionError("This ban was already lifted.")
-        record(Action.BAN_LIFTED, actor=actor.user, note=ban_.target)
+        record(Action.BAN_LIFTED, actor=actor.user, note=ban_.target, subjects=ban_.subjects)
     ban_.refresh_from_db()
     return ban_
 

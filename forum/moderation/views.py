@@ -201,7 +201,7 @@ def _item_page(request, comment: Comment, actor: rules.Actor, **forms) -> HttpRe
         "flags": comment.flags.all(),
         "corrections": comment.corrections.select_related("decided_by"),
         "revisions": comment.revisions.all(),
-        "audit": comment.audit_entries.select_related("actor"),
+        "audit": comment.audit_entries.select_related("detail__actor"),
     }
     status = 400 if any(form.errors for form in forms.values()) else 200
     return render(request, "moderation/item.html", context, status=status)

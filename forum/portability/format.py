@@ -21,7 +21,7 @@ from django.apps import apps
 from django.db import models
 
 FORMAT = "forum-export"
-VERSION = 1
+VERSION = 2  # 2: the audit log's details beside its entries (audit_details)
 
 
 class FormatError(Exception):
@@ -101,6 +101,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("flags", "moderation.Flag"),
     Section("outcome_counts", "moderation.OutcomeCount"),
     Section("audit_entries", "audit.AuditEntry"),
+    Section("audit_details", "audit.AuditDetail", order_by="entry"),
     Section("audit_chain", "audit.ChainHead", preexisting="replaced (a migration creates it at the chain's start)"),
 )
 SECTION_NAMES = tuple(section.name for section in SECTIONS)

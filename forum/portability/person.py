@@ -255,14 +255,17 @@ def _posted_for_others(provenance: Provenance) -> dict:
 def _audit_entries(person: Person, their_comments: list[int]) -> QuerySet[AuditEntry]:
     about = Q(comment_id__in=their_comments)
     if person.user:
-        about |= Q(actor=person.user)
-    return AuditEntry.objects.filter(about).order_by("pk")
+        about |= Q(detail__actor=person.user)
+    return AuditEntry.objects.filter(about).select_related("detail").order_by("pk")
 
 
 def _audit_entry(entry: AuditEntry, person: Person) -> dict:
-    if person.user and entry.actor_id == person.user.pk:
+    actor_id = entry.details.actor_id if entry.details else None
+    if person.user and actor_id == person.user.pk:
         actor = "you"
-    elif entry.actor_id is None:
+    elif entry.details is None:
+        actor = "(erased)"
+    elif actor_id is None:
         actor = entry.actor_label  # you through a link, a guest, or the site ("readers' flags")
     else:
         actor = "someone else"  # a moderator or another member: not named here

@@ -51,7 +51,7 @@ def snapshot() -> list[tuple]:
         ImportedItem.objects.order_by("pk").values_list("source", "kind", "source_id", "essay_id", "comment_id")
     )
     legacy = list(LegacyURL.objects.order_by("pk").values_list("path", "query", "essay_id", "comment_id"))
-    audit = list(AuditEntry.objects.order_by("pk").values_list("comment_id", "action", "note"))
+    audit = list(AuditEntry.objects.order_by("pk").values_list("comment_id", "action", "detail__note"))
     return [essays, comments, items, legacy, audit]
 
 
