@@ -6,6 +6,7 @@ from forum.accounts.urls import people_urlpatterns
 from forum.essays import views as essay_views
 from forum.lib.health import healthz
 from forum.lib.media import media
+from forum.lib.pages import privacy
 
 handler500 = "forum.lib.pages.server_error"
 
@@ -20,5 +21,6 @@ urlpatterns = [
     path("moderation/", include("forum.moderation.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("privacy/", privacy, name="privacy"),
     path("media/<path:path>", media, name="media"),  # essays' pictures, wherever they are kept
 ]

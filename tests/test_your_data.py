@@ -14,6 +14,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
+from forum.accounts.models import User
 from forum.audit.log import record
 from forum.audit.models import Action
 from forum.discussion import proxy, services
@@ -25,7 +26,7 @@ from forum.moderation import services as moderation
 from forum.moderation.models import Ban, Flag
 from forum.portability import person
 
-from .conftest import add_comment, submit_for_paul
+from .conftest import add_comment, client_as, submit_for_paul
 
 pytestmark = pytest.mark.django_db
 
@@ -244,3 +245,25 @@ def test_the_comments_of_someone_else_are_not_a_guests(
     client.post(path)
     assert [comment["text"] for comment in download(client)["comments"]] == ["A guest's words."]
     assert Comment.objects.count() == 2
+
+
+# --- Who may do what -----------------------------------------------------------------------------
+
+ROLES = ["anonymous", "guest", "member", "other", "author", "moderator", "admin"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_who_reaches_which_data_page(role, author, member, other, moderator, admin_user, essay):
+    users = {"member": member, "other": other, "author": author, "moderator": moderator, "admin": admin_user}
+    client = client_as(role, essay, users)
+    signed_in = role not in ("anonymous", "guest")
+    assert client.get(reverse("your_data:start")).status_code == 200
+    read = client.get(reverse("your_data:read"))
+    assert read.status_code == (200 if signed_in else 302)
+    if signed_in:  # their own data, and only theirs
+        assert download(client)["profile"]["email"] == users[role].email
+    assert client.get(reverse("your_data:erase")).status_code == (200 if signed_in else 302)
+    erase = client.post(reverse("your_data:erase"), {"texts": "keep", "understood": "on"})
+    assert erase.status_code == 302  # a member must sign in again first; anyone else asks for a link
+    assert all(user.is_active for user in User.objects.filter(pk__in=[u.pk for u in users.values()]))
+    assert client.put(reverse("your_data:read")).status_code == 405

@@ -37,6 +37,7 @@ GONE = {
     Comment.Status.WITHDRAWN: "withdrawn at the request of the person it was attributed to",
     Comment.Status.REMOVED: "removed by a moderator",
     Comment.Status.DELETED: "deleted by its writer",
+    Comment.Status.ERASED: "erased at its writer's request",
 }
 
 

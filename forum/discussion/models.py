@@ -58,6 +58,7 @@ class Comment(models.Model):
         REMOVED = "removed", "Removed by a moderator"
         DELETED = "deleted", "Deleted by its author"
         WITHDRAWN = "withdrawn", "Withdrawn"
+        ERASED = "erased", "Erased at its writer's request"
 
     WAITING = (Status.AWAITING_CONFIRMATION, Status.PENDING)
 

@@ -156,6 +156,7 @@ UNAVAILABLE = {
     Comment.Status.DELETED: "Comment {ref} was deleted by its writer.",
     Comment.Status.REMOVED: "Comment {ref} was removed by a moderator.",
     Comment.Status.WITHDRAWN: "Comment {ref} was withdrawn at the request of the person it was attributed to.",
+    Comment.Status.ERASED: "Comment {ref} was erased at its writer's request.",
 }
 
 

@@ -147,7 +147,7 @@ def is_shown_in_thread(comment: Comment) -> bool:
 
 # What became of a published comment that readers no longer see: it can still be cited (someone may
 # have), as what it became, without its words or its writer's name.
-GONE = (Comment.Status.WITHDRAWN, Comment.Status.REMOVED, Comment.Status.DELETED)
+GONE = (Comment.Status.WITHDRAWN, Comment.Status.REMOVED, Comment.Status.DELETED, Comment.Status.ERASED)
 
 
 def can_see_page_of(actor: Actor, member) -> bool:

@@ -38,6 +38,7 @@ class Move(models.TextChoices):
     DISAVOW = "disavow", "disavowed by the person it is attributed to"
     HIDE_FLAGGED = "hide_flagged", "hidden by readers' flags"
     BANNED = "banned", "sent to spam: its writer was banned"
+    ERASE = "erase", "its text erased with its writer's data, at their request"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ TRANSITIONS: dict[str, Transition] = {
     # Readers, and a moderator's ban.
     Move.HIDE_FLAGGED: Transition(frozenset({S.PUBLISHED}), S.PENDING, Action.FLAGGED),
     Move.BANNED: Transition(frozenset({S.AWAITING_CONFIRMATION, S.PENDING}), S.SPAM, Action.MARKED_SPAM),
+    # Its writer's erasure of their data, when they ask for their texts to go too.
+    Move.ERASE: Transition(frozenset(S) - {S.ERASED}, S.ERASED, Action.ERASED),
 }
 
 # What the desk says once a decision is made: "Approved Ann's comment C12 on “…”."

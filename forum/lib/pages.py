@@ -50,3 +50,16 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     carried = [(name, value) for name, value in request.POST.items() if name in CARRIED_FIELDS]
     context = {"body": request.POST.get("body", ""), "carried": carried, "action": request.path}
     return render(request, "discussion/csrf_failure.html", context, status=403)
+
+
+def privacy(request: HttpRequest) -> HttpResponse:
+    """What the site keeps about people, why, for how long, and how to take it or erase it."""
+    context = {
+        "contact": settings.FORUM_CONTACT_EMAIL,
+        "mail_keep_days": settings.FORUM_MAIL_KEEP_DAYS,
+        "guest_link_days": settings.FORUM_GUEST_LINK_MAX_AGE // 86400,
+        "proxy_link_days": settings.FORUM_PROXY_LINK_MAX_AGE // 86400,
+        "reply_address_days": settings.FORUM_REPLY_ADDRESS_MAX_AGE // 86400,
+        "data_link_hours": settings.FORUM_DATA_LINK_MAX_AGE // 3600,
+    }
+    return render(request, "privacy.html", context)

@@ -1,6 +1,8 @@
 """What moderators set and keep: the site's policy, bans, readers' flags, counts."""
 
+import hashlib
 import ipaddress
+import secrets
 import time
 
 from django.conf import settings
@@ -127,6 +129,9 @@ class Ban(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="bans"
     )
     email = models.EmailField(blank=True)
+    # An erased person's address (forum/portability/erasure.py): a salted digest, still refused.
+    email_salt = models.CharField(max_length=32, blank=True, editable=False)
+    email_digest = models.CharField(max_length=64, blank=True, editable=False)
     reason = models.TextField()
     until = models.DateTimeField(null=True, blank=True, help_text="Empty: for good.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -141,7 +146,9 @@ class Ban(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(user__isnull=False) | ~Q(email=""), name="ban_names_someone"),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | ~Q(email="") | ~Q(email_digest=""), name="ban_names_someone"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -149,7 +156,35 @@ class Ban(models.Model):
 
     @property
     def target(self) -> str:
-        return str(self.user) if self.user_id else self.email
+        return str(self.user) if self.user_id else (self.email or "an erased participant's address")
+
+    @staticmethod
+    def digest_of(email: str, salt: str) -> str:
+        return hashlib.sha256(f"{salt}{email.strip().lower()}".encode()).hexdigest()
+
+    def matches_address(self, email: str) -> bool:
+        """An address this ban refuses by its digest (the ban of an erased person)."""
+        return bool(self.email_digest and email) and self.digest_of(email, self.email_salt) == self.email_digest
+
+    def keep_as_digests(self, addresses) -> None:
+        """Outlive an erasure: refuse the person's addresses by their salted digests alone, one ban each,
+        and forget the address this ban held."""
+        for address in sorted({address.strip().lower() for address in addresses if address}):
+            salt = secrets.token_hex(16)
+            Ban.objects.create(
+                email_salt=salt,
+                email_digest=self.digest_of(address, salt),
+                reason=self.reason,
+                until=self.until,
+                created_by=self.created_by,
+                created_at=self.created_at,
+                lifted_at=self.lifted_at,
+                lifted_by=self.lifted_by,
+            )
+        if self.email and not self.user_id:
+            self.delete()
+        elif self.email:
+            Ban.objects.filter(pk=self.pk).update(email="")
 
     @property
     def subjects(self) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -101,8 +101,12 @@ def check_ban(user=None, email: str = "", doing: str = "comment", proven: bool =
 
 def longest_ban(user=None, email: str = "") -> Ban | None:
     """The active ban that ends last (for good first): that is when they may act again."""
-    bans = Ban.objects.active().for_identity(user=user, email=email)
-    return bans.order_by(F("until").desc(nulls_first=True)).first()
+    bans = list(Ban.objects.active().for_identity(user=user, email=email))
+    addresses = {address for address in (email, user.email if user is not None else "") if address}
+    if addresses:  # an erased person's addresses, refused by digest
+        digests = Ban.objects.active().exclude(email_digest="")
+        bans += [ban for ban in digests if any(ban.matches_address(address) for address in addresses)]
+    return max(bans, key=lambda ban: (ban.until is None, ban.until or ban.created_at), default=None)
 
 
 def check_rate(candidate: Candidate) -> None:

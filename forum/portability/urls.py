@@ -7,5 +7,6 @@ app_name = "your_data"
 urlpatterns = [
     path("", views.start, name="start"),
     path("read/", views.read, name="read"),
+    path("erase/", views.erase_data, name="erase"),
     path("<str:token>/", views.open_link, name="open"),
 ]

@@ -6,8 +6,10 @@ data for that address for half an hour, in that browser. Every answer is private
 
 import json
 
+from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,7 +20,8 @@ from forum.lib.errors import LinkError
 from forum.lib.reader import reader
 
 from . import person
-from .forms import AddressForm
+from .erasure import erase
+from .forms import AddressForm, EraseForm
 
 SESSION_KEY = "personal_data"
 
@@ -72,6 +75,26 @@ def read(request: HttpRequest) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="{person.file_name(data)}"'
         return response
     return render(request, "portability/your_data.html", {"data": data, "sections": person.readable(data)})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@reauthentication_required(allow_get=True, enabled=lambda request: request.user.is_authenticated)
+def erase_data(request: HttpRequest) -> HttpResponse:
+    """Erase everything held about them (forum/portability/erasure.py): a member after signing in
+    again if it has been a while, a guest within the half-hour their link opened."""
+    someone = _whose(request)
+    if someone is None:
+        messages.info(request, "Sign in, or ask for a link by email, to erase the data held about you.")
+        return redirect("your_data:start")
+    form = EraseForm(request.POST or None)
+    if form.is_bound and form.is_valid():
+        erased = erase(someone, remove_texts=form.cleaned_data["texts"] == "remove")
+        if someone.user is not None:
+            logout(request)
+        request.session.pop(SESSION_KEY, None)
+        return render(request, "portability/erased.html", {"erased": erased})
+    return render(request, "portability/erase.html", {"form": form, "someone": someone})
 
 
 def _whose(request: HttpRequest) -> person.Person | None:

@@ -505,7 +505,7 @@ def test_a_member_reads_their_data_and_downloads_it(open_context, sign_in, js):
     add_comment(essay, author=member, body="Entente is the older word for it.")
     page = new_page(open_context, js, sign_in, member)
     page.goto(reverse("accounts:profile"))
-    page.get_by_role("link", name="Your data").click()
+    page.locator("#main").get_by_role("link", name="Your data").click()
     page.get_by_role("link", name="Read it here").click()
     comments = page.get_by_role("region", name="Comments you wrote")
     expect(comments).to_contain_text("Entente is the older word for it.")
@@ -514,3 +514,25 @@ def test_a_member_reads_their_data_and_downloads_it(open_context, sign_in, js):
     saved = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     assert [comment["text"] for comment in saved["comments"]] == ["Entente is the older word for it."]
     assert re.fullmatch(r"your-data-\d{4}-\d\d-\d\d\.json", download.value.suggested_filename)
+
+
+def test_a_member_erases_their_data_after_typing_their_password_again(open_context, sign_in):
+    essay = scenes.load_demo()
+    member = make_member("kanti@example.edu", "Kanti Bajpai")
+    hers = add_comment(essay, author=member, body="Entente is the older word for it.")
+    add_comment(essay, parent=hers, author_name="T.V. Paul", body="Quite so.")
+    page = new_page(open_context, True, sign_in, member)
+    page.goto(reverse("your_data:start"))
+    page.get_by_role("link", name="Erase it, and your account").click()
+    page.get_by_label("Remove their texts too").check()
+    page.get_by_label("I understand that this cannot be undone").check()
+    page.get_by_role("button", name="Erase my data").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Confirm|password", re.IGNORECASE))
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()  # allauth then sends the erasure as it was asked
+    expect(page.get_by_role("heading", name="Your data is erased")).to_be_visible()
+    page.goto(essay.get_absolute_url())
+    expect(page.locator("#comments")).to_contain_text("This comment was erased at its writer's request.")
+    expect(page.locator("#comments")).to_contain_text("Quite so.")
+    expect(page.locator("#comments")).not_to_contain_text("Kanti Bajpai")
+    expect(page.get_by_role("navigation", name="Account").get_by_role("link", name="Sign in")).to_be_visible()
