@@ -44,7 +44,7 @@ from forum.discussion import services  # noqa: E402
 from forum.discussion.rules import Actor  # noqa: E402
 from forum.essays.models import Essay  # noqa: E402
 from forum.moderation.models import Policy  # noqa: E402
-from forum.pagecache import forget as forget_pages  # noqa: E402
+from forum.pagecache import drop_all as forget_pages  # noqa: E402
 
 ANCHOR = re.compile(rb'<li id="c(\d+)"')
 

@@ -35,17 +35,22 @@ from functools import cache as cache_for_process
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.connection import ConnectionProxy
 from django.utils.http import http_date, quote_etag
 
 from forum.discussion.models import Comment
 from forum.essays.models import Essay
 from forum.lib.prepared import Prepared
+
+# The kept pages and renderings: a cache of their own ("pages"), so that dropping them all (an
+# erasure: a person's name is in them) leaves rate limits and the rest of the default cache alone.
+cache = ConnectionProxy(caches, "pages")
 
 # --- The code's version ---------------------------------------------------------
 
@@ -386,11 +391,25 @@ def forget() -> None:
     _layouts.clear()
 
 
-def restored() -> None:
-    """A database was restored: its comments' versions start again at 0, so nothing kept for the
-    database it replaced may be reused (a comment's next version would find the old one's rendering)."""
+def drop_all() -> None:
+    """Drop every kept page and rendering, shared and of this process."""
     forget()
     cache.clear()
+
+
+def restored() -> None:
+    """A database was restored: its comments' versions start again at 0, so nothing kept for the
+    database it replaced may be reused (a comment's next version would find the old one's rendering).
+    The default cache goes too: the policy kept there is the old database's."""
+    drop_all()
+    caches["default"].clear()
+
+
+def erased() -> None:
+    """A person's data was erased: pages and renderings kept under the keys of the versions before
+    hold their name, and would never be served again, but must not be kept either. (Other processes'
+    own memory keeps them only under those keys, until newer ones push them out.)"""
+    drop_all()
 
 
 def public_response(

@@ -7,6 +7,7 @@ printed to the console. Outside DEBUG a missing SECRET_KEY is an error, and
 
 from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -117,15 +118,24 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache ----------------------------------------------------------------
 # Rate limits and (later) rendered threads live here. Redis in production.
 REDIS_URL = env.str("REDIS_URL", default="")
+# The page cache has a store of its own ("pages", forum/pagecache.py), which an erasure empties: in
+# Redis, the database after REDIS_URL's (before it, for 15; PAGE_CACHE_URL to choose another).
 if REDIS_URL:
+    _redis = urlsplit(REDIS_URL)
+    _database = int(_redis.path.strip("/") or 0)
+    _next_database = f"/{_database + 1 if _database < 15 else 14}"
     CACHES = {
-        "default": {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "pages": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-        }
+            "LOCATION": env.str("PAGE_CACHE_URL", default=urlunsplit(_redis._replace(path=_next_database))),
+        },
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
+    }
 
 # --- Accounts (django-allauth) -------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -40,7 +40,7 @@ def _fast_passwords(settings):
 def _clear_cache():
     # Rate limits (ours and allauth's) count in the cache; the policy is kept there too.
     from forum.moderation.models import Policy
-    from forum.pagecache import forget as forget_pages
+    from forum.pagecache import drop_all as forget_pages
 
     cache.clear()
     Policy.forget()

@@ -80,7 +80,7 @@ def test_a_log_in_the_first_form_is_rechained_once_and_verifies():
     assert entries[2].detail.subjects == log.subject_key(email="spam@example.net")
     rechained = entries[3]
     assert rechained.action == Action.RECHAINED and rechained.comment is None
-    assert f"Before, the log held 3 entries and its head hash was {previous}." in rechained.note
+    assert f"Before, the log held 3 entries and its head hash was {previous}. It verified then." in rechained.note
 
     # A downgrade puts the first form back, hashes and all.
     executor = migrate(BEFORE)
@@ -96,3 +96,32 @@ def test_a_new_log_needs_no_rechaining():
     migrate(BEFORE)
     migrate(latest())
     assert not AuditEntry.objects.exists() and log.verify().intact
+
+
+def test_tampering_before_the_rechaining_is_not_laundered_by_it():
+    """The old chain is checked before it is rewritten, and the record says what that found."""
+    executor = migrate(BEFORE)
+    old = before_state(executor)
+    AuditEntry0, ChainHead0 = old.get_model("audit", "AuditEntry"), old.get_model("audit", "ChainHead")
+    previous = log.GENESIS
+    for note in ("first", "second"):
+        entry = AuditEntry0(
+            action="policy_changed", actor_label="Carol", note=note, created_at=datetime(2020, 1, 1, tzinfo=UTC)
+        )
+        entry.prev_hash = previous
+        entry.hash = previous = first_form_hash(entry)
+        entry.save()
+    ChainHead0.objects.update_or_create(pk=1, defaults={"last_hash": previous, "entries": 2})
+    first = AuditEntry0.objects.order_by("pk").first()
+    with connection.cursor() as cursor:  # someone changed an entry, with the trigger lifted
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_no_change")
+        else:
+            cursor.execute("DROP TRIGGER audit_entry_no_update")
+        cursor.execute("UPDATE audit_auditentry SET note = 'rewritten' WHERE id = %s", [first.pk])
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_entry_no_change")
+    migrate(latest())
+    rechained = AuditEntry.objects.select_related("detail").get(action=Action.RECHAINED)
+    assert f"It did not verify then: entry #{first.pk} had been changed after it was written." in rechained.note

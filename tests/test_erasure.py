@@ -8,22 +8,29 @@ import re
 import time
 
 import pytest
+from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 
 from forum.accounts.models import User
 from forum.audit.log import verify
 from forum.audit.models import Action, AuditEntry
-from forum.discussion.models import Comment
+from forum.discussion.models import Comment, Provenance
 from forum.discussion.rules import Actor
+from forum.discussion.states import Decision
+from forum.lib import ratelimit
 from forum.lib.errors import Refused
+from forum.lib.mail import queue_message
 from forum.lib.models import Mail
 from forum.moderation import screening
 from forum.moderation import services as moderation
+from forum.moderation.notify import item_awaits
 from forum.portability.erasure import FORMER, erase
 from forum.portability.person import Person
 
-from .conftest import add_comment
+from .conftest import add_comment, submit_for_paul
 from .test_your_data import alice_everywhere, ask  # noqa: F401  (a fixture, and a helper)
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +176,68 @@ def test_erasure_is_one_function_for_members_and_guests(member, essay):
     erased = erase(Person.member(member), remove_texts=False)
     assert erased.comments == 1 and str(erased).endswith("(their texts kept, without a name).")
     assert re.search(r"erased", AuditEntry.objects.get(action=Action.ERASED).get_action_display())
+
+
+# --- What an erasure must not reach, and what it must -------------------------------------------
+
+
+def test_mail_naming_a_guest_goes_and_nobody_elses_does(
+    client, essay, member, moderator, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Moderators told of the guest's comment lose that mail; other people's mail stays, whatever
+    words it shares with the guest's name."""
+    with django_capture_on_commit_callbacks(execute=False):
+        theirs = add_comment(essay, author_name="your", author_email="your@example.org", body="Held.")
+        item_awaits(theirs)
+        queue_message(member.email, "Confirm your address", "Click to confirm your address.", "")
+    assert Mail.objects.filter(to=moderator.email).exists()
+    erase(Person.guest("your@example.org"), remove_texts=False)
+    assert not Mail.objects.filter(to=moderator.email).exists()
+    assert Mail.objects.filter(to=member.email, subject="Confirm your address").exists()
+
+
+def test_an_erasure_empties_the_page_store_and_leaves_rate_limits_alone(member, django_capture_on_commit_callbacks):
+    assert ratelimit.allow("posting", "203.0.113.9", 1, 600)
+    caches["pages"].set("kept-page", "<p>Alice Sharma wrote…</p>")
+    with django_capture_on_commit_callbacks(execute=True):
+        erase(Person.member(member), remove_texts=False)
+    assert caches["pages"].get("kept-page") is None
+    assert not ratelimit.allow("posting", "203.0.113.9", 1, 600)
+
+
+def test_a_moderators_erasure_keeps_what_their_decisions_said_of_others(client, moderator, other, essay):
+    bobs = add_comment(essay, author=other, body="Bob's words.")
+    moderation.decide(Actor(user=moderator), bobs, Decision.REMOVE, reason="Off topic, Bob.")
+    erase(Person.member(moderator), remove_texts=False)
+    removal = AuditEntry.objects.select_related("detail").get(comment=bobs, action="removed")
+    assert removal.note == "Off topic, Bob." and removal.actor_label == "(erased at a participant's request)"
+    assert verify().intact
+    client.force_login(other)
+    entries = client.get(f"{reverse('your_data:read')}?as=json").json()["audit_entries"]
+    assert any(entry["note"] == "Off topic, Bob." for entry in entries)
+
+
+def test_other_devices_and_the_guest_cookie_are_forgotten(client, member):
+    elsewhere = Client()
+    elsewhere.force_login(member)
+    response = erase_as(client, member)
+    assert not Session.objects.filter(session_key=elsewhere.session.session_key).exists()
+    assert response.cookies["forum_guest"]["max-age"] == 0
+
+
+def test_the_words_of_whoever_posted_for_them_go_too(client, member, other, essay):
+    for_alice = submit_for_paul(essay, other, body="For Alice.")
+    Provenance.objects.filter(comment=for_alice).update(
+        person_email=member.email, note_to_moderators="Alice Sharma rang me from Toronto."
+    )
+    erase_as(client, member)
+    assert Provenance.objects.get(comment=for_alice).note_to_moderators == ""
+
+
+def test_nothing_is_erased_for_an_address_with_nothing(client, mailoutbox, django_capture_on_commit_callbacks):
+    path = ask(client, "nobody@example.org", mailoutbox, django_capture_on_commit_callbacks)
+    client.post(path)
+    page = client.get(reverse("your_data:erase")).text
+    assert "holds nothing about <bdi>nobody@example.org</bdi>: there is nothing to erase." in page
+    client.post(reverse("your_data:erase"), {"texts": "keep", "understood": "on"})
+    assert not AuditEntry.objects.filter(action=Action.ERASED).exists()

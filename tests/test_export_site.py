@@ -217,6 +217,7 @@ def rich_site(author, member, other, moderator, admin_user, essay, mailoutbox):
 def thread_section(client, essay: Essay) -> str:
     """The discussion as the essay page shows it (rendered afresh, not from the cache)."""
     cache.clear()
+    pagecache.drop_all()
     Policy.forget()
     page = client.get(essay.get_absolute_url())
     assert page.status_code == 200
@@ -439,11 +440,20 @@ def refused(path: Path, *says: str) -> None:
 
 def minimal_export() -> dict:
     """A small export written by hand: one member, one essay, one comment, its audit entry."""
-    detail = AuditDetail(actor_id=7, actor_label="Ada", note="", subjects="", salt="00112233445566778899aabbccddeeff")
+    detail = AuditDetail(
+        actor_id=7,
+        actor_label="Ada",
+        actor_salt="00112233445566778899aabbccddeeff",
+        note="",
+        subjects="",
+        covers="",
+        note_salt="ffeeddccbbaa99887766554433221100",
+    )
     entry = AuditEntry(
         comment_id=1,
         action="posted",
-        detail_digest=detail.digest(),
+        actor_digest=detail.actor_digest(),
+        note_digest=detail.note_digest(),
         created_at=dt.datetime(2013, 7, 22, 9, 5, tzinfo=dt.UTC),
         prev_hash=GENESIS,
     )
@@ -522,14 +532,24 @@ def minimal_export() -> dict:
                 "id": 1,
                 "comment": 1,
                 "action": "posted",
-                "detail_digest": entry.detail_digest,
+                "actor_digest": entry.actor_digest,
+                "note_digest": entry.note_digest,
                 "created_at": when,
                 "prev_hash": GENESIS,
                 "hash": entry.hash,
             },
         ],
         "audit_details": [
-            {"entry": 1, "actor": 7, "actor_label": "Ada", "note": "", "subjects": "", "salt": detail.salt},
+            {
+                "entry": 1,
+                "actor": 7,
+                "actor_label": "Ada",
+                "actor_salt": detail.actor_salt,
+                "note": "",
+                "subjects": "",
+                "covers": "",
+                "note_salt": detail.note_salt,
+            },
         ],
         "audit_chain": [{"id": 1, "last_hash": entry.hash, "entries": 1}],
     }

@@ -12,7 +12,7 @@ from django.urls import reverse
 from forum.discussion import proxy
 from forum.discussion.models import Comment
 from forum.discussion.rules import Actor
-from forum.pagecache import forget as forget_pages
+from forum.pagecache import drop_all as forget_pages
 
 from .conftest import add_comment, form_data, submit_for_paul
 

@@ -17,10 +17,10 @@ from django.urls import reverse
 
 from forum.accounts.models import User
 from forum.discussion import services
-from forum.discussion.models import Comment
+from forum.discussion.models import Comment, Provenance
 from forum.discussion.rules import Actor
 
-from .conftest import add_comment
+from .conftest import add_comment, submit_for_paul
 from .orcid_standin import CARBERRY, Person, StandIn  # the fixture `orcid` (conftest.py) runs one
 
 pytestmark = pytest.mark.django_db
@@ -264,3 +264,20 @@ def test_an_address_typed_after_orcid_that_another_account_uses_is_told_by_mail(
         ([member.email], "[Forum] An account already uses this address")
     ]
     assert User.objects.count() == 1 and not SocialAccount.objects.exists()
+
+
+def test_the_address_given_after_orcid_claims_what_was_posted_in_it(
+    client, orcid, essay, other, mailoutbox, django_capture_on_commit_callbacks
+):
+    """As for everyone: verifying an address claims the comments posted on its behalf and signed with it."""
+    signed = add_comment(essay, author_name="Laure Haak", author_email="laure@example.org", body="As a guest.")
+    for_her = submit_for_paul(essay, other, body="Posted for her.")
+    Provenance.objects.filter(comment=for_her).update(person_email="laure@example.org")
+    orcid.person = NO_EMAIL
+    through_orcid(client, orcid)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("socialaccount_signup"), {"email": "laure@example.org", "display_name": "Laure Haak"})
+    response = verify_mailed_address(client, mailoutbox, "laure@example.org")
+    member = User.objects.get(email="laure@example.org")
+    assert {comment.pk for comment in member.comments.all()} == {signed.pk, for_her.pk}
+    assert "2 comments signed with it are now in your account" in response.text

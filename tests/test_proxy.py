@@ -444,15 +444,44 @@ def test_verify_audit_log_finds_changed_details(approved):
         call_command("verify_audit_log")
 
 
-def test_erased_details_leave_the_chain_intact(approved):
+def test_details_removed_without_an_erasure_are_reported(approved):
+    from django.core.management.base import CommandError
+
     from forum.audit.models import AuditDetail
 
     target = AuditEntry.objects.order_by("pk")[1]
     AuditDetail.objects.filter(entry=target).delete()
+    with pytest.raises(CommandError, match=f"The details of entry #{target.pk} were removed, and no erasure"):
+        call_command("verify_audit_log")
+
+
+def test_details_erased_by_an_erasure_leave_the_chain_intact(approved):
+    from forum.audit.log import erase_parts, record
+    from forum.audit.models import Action
+
+    target = AuditEntry.objects.order_by("pk")[1]
+    record(Action.ERASED, actor_label="the site", note="An erasure.", covers=erase_parts([target.pk], [target.pk]))
     out = io.StringIO()
     call_command("verify_audit_log", stdout=out)
-    assert "(1 with their details erased at a participant's request)" in out.getvalue()
-    assert AuditEntry.objects.get(pk=target.pk).actor_label == "(erased at a participant's request)"
+    assert "(1 with details erased at a participant's request)" in out.getvalue()
+    entry = AuditEntry.objects.select_related("detail").get(pk=target.pk)
+    assert (entry.actor_label, entry.note, entry.actor) == ("(erased at a participant's request)", "", None)
+
+
+def test_an_erasure_covers_only_what_came_before_it(approved):
+    """An erasure's list cannot excuse details removed after it."""
+    from django.core.management.base import CommandError
+
+    from forum.audit.log import record
+    from forum.audit.models import Action, AuditDetail
+
+    last = AuditEntry.objects.order_by("pk").last()
+    record(Action.ERASED, actor_label="the site", note="An erasure.", covers=f"a{last.pk + 5} n{last.pk + 5}")
+    record(Action.POLICY_CHANGED, actor_label="a moderator", note="later")
+    later = AuditEntry.objects.order_by("pk").last()
+    AuditDetail.objects.filter(entry=later).delete()
+    with pytest.raises(CommandError, match=f"The details of entry #{later.pk} were removed"):
+        call_command("verify_audit_log")
 
 
 def test_verify_audit_log_finds_a_removed_row(approved):

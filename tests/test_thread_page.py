@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from forum.discussion.models import Comment
 from forum.essays.models import Essay
-from forum.pagecache import forget as forget_pages
+from forum.pagecache import drop_all as forget_pages
 
 from .conftest import add_comment, without_passages
 

@@ -267,3 +267,15 @@ def test_who_reaches_which_data_page(role, author, member, other, moderator, adm
     assert erase.status_code == 302  # a member must sign in again first; anyone else asks for a link
     assert all(user.is_active for user in User.objects.filter(pk__in=[u.pk for u in users.values()]))
     assert client.put(reverse("your_data:read")).status_code == 405
+
+
+def test_a_moderators_data_keeps_the_address_they_banned_out(client, moderator, member):
+    moderation.ban(Actor(user=moderator), reason="Spam.", email="victim@example.net")
+    moderation.ban(Actor(user=moderator), reason="Abuse.", user=member)
+    client.force_login(moderator)
+    text = json.dumps(download(client))
+    assert "victim@example.net" not in text and "Alice Sharma" not in text
+    assert "(it concerns someone else)" in text
+    client.force_login(member)
+    (banned,) = [entry for entry in download(client)["audit_entries"] if entry["what"] == "banned"]
+    assert banned["note"] == "Alice Sharma for good: Abuse." and banned["by"] == "someone else"

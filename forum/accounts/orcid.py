@@ -49,5 +49,10 @@ def on_signed_up(sender, request, user, sociallogin=None, **kwargs) -> None:
 
 
 def on_removed(sender, request, socialaccount, **kwargs) -> None:
-    if socialaccount.provider == PROVIDER:
+    if socialaccount.provider != PROVIDER:
+        return
+    remaining = SocialAccount.objects.filter(user_id=socialaccount.user_id, provider=PROVIDER).first()
+    if remaining is not None:  # another ORCID record stays connected: its iD is the verified one
+        prove(remaining)
+    else:
         User.objects.get(pk=socialaccount.user_id).forget_orcid_proof()

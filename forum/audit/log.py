@@ -22,19 +22,35 @@ def subject_key(*, user_id: int | None = None, email: str = "") -> str:
 
 
 def record(
-    action: Action, *, comment=None, actor=None, actor_label: str = "", note: str = "", subjects: Iterable[str] = ()
+    action: Action,
+    *,
+    comment=None,
+    actor=None,
+    actor_label: str = "",
+    note: str = "",
+    subjects: Iterable[str] = (),
+    covers: str = "",
 ) -> AuditEntry | None:
     """Append one entry. Call inside the transaction that makes the change.
 
     The canary essay's comments (manage.py check_comment_form) are probes,
     posted and removed every few minutes: they are not recorded.
     """
-    entries = record_many(action, [comment], actor=actor, actor_label=actor_label, note=note, subjects=subjects)
+    entries = record_many(
+        action, [comment], actor=actor, actor_label=actor_label, note=note, subjects=subjects, covers=covers
+    )
     return entries[0] if entries else None
 
 
 def record_many(
-    action: Action, comments, *, actor=None, actor_label: str = "", note: str = "", subjects: Iterable[str] = ()
+    action: Action,
+    comments,
+    *,
+    actor=None,
+    actor_label: str = "",
+    note: str = "",
+    subjects: Iterable[str] = (),
+    covers: str = "",
 ) -> list[AuditEntry]:
     """Append one entry per comment (None: an entry about no comment), in four queries however many.
 
@@ -49,8 +65,22 @@ def record_many(
         head, _ = ChainHead.objects.select_for_update().get_or_create(pk=1, defaults={"last_hash": GENESIS})
         entries, details, previous, now = [], [], head.last_hash, timezone.now()
         for comment in comments:
-            detail = AuditDetail(actor=actor, actor_label=label, note=note, subjects=subjects, salt=chain.new_salt())
-            entry = AuditEntry(comment=comment, action=action, created_at=now, detail_digest=detail.digest())
+            detail = AuditDetail(
+                actor=actor,
+                actor_label=label,
+                actor_salt=chain.new_salt(),
+                note=note,
+                subjects=subjects,
+                covers=covers,
+                note_salt=chain.new_salt(),
+            )
+            entry = AuditEntry(
+                comment=comment,
+                action=action,
+                created_at=now,
+                actor_digest=detail.actor_digest(),
+                note_digest=detail.note_digest(),
+            )
             entry.prev_hash = previous
             entry.hash = previous = entry.compute_hash()
             entries.append(entry)
@@ -65,33 +95,58 @@ def record_many(
     return entries
 
 
+def erase_parts(actor_of: Iterable[int], notes_of: Iterable[int]) -> str:
+    """Empty who acted in the entries `actor_of`, and what the entries `notes_of` say; return what was
+    erased, as the erasure's own entry lists it (`covers`)."""
+    actor_of, notes_of = sorted(set(actor_of)), sorted(set(notes_of))
+    AuditDetail.objects.filter(entry_id__in=actor_of).exclude(actor_salt="").update(
+        actor=None, actor_label="", actor_salt=""
+    )
+    AuditDetail.objects.filter(entry_id__in=notes_of).exclude(note_salt="").update(note="", subjects="", note_salt="")
+    return " ".join([*(f"a{pk}" for pk in actor_of), *(f"n{pk}" for pk in notes_of)])
+
+
 @dataclass(frozen=True)
 class Verdict:
     intact: bool
     entries: int
     message: str
-    erased: int = 0  # entries whose details were erased
+    erased: int = 0  # entries with a part of their details erased
 
 
 def verify() -> Verdict:
-    """Walk the chain from the start; report the first entry that does not hold."""
+    """Walk the chain from the start; report the first entry that does not hold, and details that are
+    gone without an erasure that says it erased them."""
     previous = GENESIS
-    count = erased = 0
+    count = 0
+    gone: dict[str, int] = {}  # "a12": the entry whose part is gone
+    covered: dict[str, int] = {}  # "a12": the erasure entry that erased it
     entries = AuditEntry.objects.select_related("detail").order_by("pk")
     for entry in entries.iterator(chunk_size=2000):
         if entry.prev_hash != previous:
             return Verdict(False, count, f"Entry #{entry.pk} does not follow the entry before it (one was removed?).")
         if entry.compute_hash() != entry.hash:
             return Verdict(False, count, f"Entry #{entry.pk} was changed after it was written ({entry}).")
-        if entry.details is None:
-            erased += 1
-        elif entry.details.digest() != entry.detail_digest:
-            return Verdict(False, count, f"The details of entry #{entry.pk} were changed after they were written.")
+        detail = entry.details
+        for part, salt, digest, expected in (
+            ("a", detail and detail.actor_salt, detail and detail.actor_digest, entry.actor_digest),
+            ("n", detail and detail.note_salt, detail and detail.note_digest, entry.note_digest),
+        ):
+            if not salt:
+                gone[f"{part}{entry.pk}"] = entry.pk
+            elif digest() != expected:
+                return Verdict(False, count, f"The details of entry #{entry.pk} were changed after they were written.")
+        if entry.action == Action.ERASED and detail and detail.note_salt:
+            covered |= dict.fromkeys(detail.covers.split(), entry.pk)
         previous = entry.hash
         count += 1
     head = ChainHead.objects.filter(pk=1).first()
     expected = head.last_hash if head else GENESIS
     if previous != expected or (head and head.entries != count):
         return Verdict(False, count, "The last entries of the log are missing (the chain ends early).")
-    kept = f" ({erased} with their details erased at a participant's request)" if erased else ""
+    for part, pk in gone.items():
+        if covered.get(part, 0) <= pk:
+            return Verdict(False, count, f"The details of entry #{pk} were removed, and no erasure after it says so.")
+    erased = len(set(gone.values()))
+    kept = f" ({erased} with details erased at a participant's request)" if erased else ""
     return Verdict(True, count, f"Audit log intact: {count} entries{kept}.", erased)

@@ -7,11 +7,11 @@ hash, so changing or removing any entry breaks the chain at that point
 saving an existing one, deleting one and bulk updates all raise, and the
 database refuses UPDATE (and, on PostgreSQL, DELETE) with a trigger.
 
-What an entry says of people (who acted, a note that may name someone, whom
-it concerns) is its AuditDetail, beside it: the entry hashes only a salted
-digest of it (forum/audit/chain.py). Erasing a person deletes the details
-that concern them; the chain still verifies, and the entry still says what
-happened and when.
+What an entry says of people (who acted; a note that may name someone, and
+whom it concerns) is its AuditDetail, beside it, in two parts: the entry
+hashes only a salted digest of each (forum/audit/chain.py). Erasing a person
+empties the parts that concern them; the chain still verifies, and the entry
+still says what happened and when.
 """
 
 from django.conf import settings
@@ -68,8 +68,9 @@ class AuditEntry(models.Model):
     )
     action = models.CharField(max_length=32, choices=Action.choices)
     created_at = models.DateTimeField()
-    # chain.detail_digest of its AuditDetail; kept when the details are erased.
-    detail_digest = models.CharField(max_length=64)
+    # chain.actor_digest and chain.note_digest of its AuditDetail's two parts; kept when they are erased.
+    actor_digest = models.CharField(max_length=64)
+    note_digest = models.CharField(max_length=64)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -91,48 +92,57 @@ class AuditEntry(models.Model):
         raise AppendOnlyError("Audit entries cannot be deleted.")
 
     def compute_hash(self) -> str:
-        return chain.entry_hash(self.comment_id, self.action, self.created_at, self.detail_digest, self.prev_hash)
+        return chain.entry_hash(
+            self.comment_id, self.action, self.created_at, self.actor_digest, self.note_digest, self.prev_hash
+        )
 
-    # What the details say, or that they were erased (read through select_related("detail")).
+    # What its details say, or that they were erased (read through select_related("detail")).
     @property
     def details(self) -> "AuditDetail | None":
         return getattr(self, "detail", None)
 
     @property
     def actor(self):
-        return self.details.actor if self.details else None
+        return self.details.actor if self.details and self.details.actor_salt else None
 
     @property
     def actor_label(self) -> str:
-        return self.details.actor_label if self.details else ERASED_LABEL
+        return self.details.actor_label if self.details and self.details.actor_salt else ERASED_LABEL
 
     @property
     def note(self) -> str:
-        return self.details.note if self.details else ""
+        return self.details.note if self.details and self.details.note_salt else ""
 
 
 ERASED_LABEL = "(erased at a participant's request)"
 
 
 class AuditDetail(models.Model):
-    """The personal part of an audit entry: who acted (their account and their name as it was), a
-    note, and whom it concerns (`subjects`: the keys of people it names, forum.audit.log.subject_key).
-    Erased with the person; its entry's digest then stands alone."""
+    """The personal part of an audit entry, in two parts erased separately (forum/audit/chain.py):
+    who acted (their account and their name as it read), and what it says (a note; `subjects`, the
+    keys of the people it names, forum.audit.log.subject_key). A part is erased by emptying it and
+    its salt; the erasure's own entry lists what it erased (`covers`), so that verify_audit_log can
+    tell an erasure from a removal."""
 
     entry = models.OneToOneField(AuditEntry, on_delete=models.PROTECT, primary_key=True, related_name="detail")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    actor_label = models.CharField(max_length=200)
+    actor_label = models.CharField(max_length=200, blank=True)
+    actor_salt = models.CharField(max_length=32, blank=True)  # "" once erased
     note = models.TextField(blank=True)
     subjects = models.TextField(blank=True)  # space-separated keys
-    salt = models.CharField(max_length=32)
+    covers = models.TextField(blank=True)  # an erasure's: the parts it erased, "a12 n12 a15"
+    note_salt = models.CharField(max_length=32, blank=True)  # "" once erased
 
     def __str__(self) -> str:
         return f"details of entry #{self.entry_id}"
 
-    def digest(self) -> str:
-        return chain.detail_digest(self.salt, self.actor_id, self.actor_label, self.note, self.subjects)
+    def actor_digest(self) -> str:
+        return chain.actor_digest(self.actor_salt, self.actor_id, self.actor_label)
+
+    def note_digest(self) -> str:
+        return chain.note_digest(self.note_salt, self.note, self.subjects, self.covers)
 
 
 class ChainHead(models.Model):

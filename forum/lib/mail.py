@@ -197,24 +197,36 @@ def send_email(to: str, subject: str, text: str, html: str, attempt: int = 0, he
 
 
 def queue_email(
-    template: str, to: str, context: dict, headers: dict | None = None, regarding: models.Model | None = None
+    template: str,
+    to: str,
+    context: dict,
+    headers: dict | None = None,
+    regarding: models.Model | None = None,
+    about: models.Model | None = None,
 ) -> Mail:
     """Render emails/<template>_{subject.txt,body.txt,body.html} and send it after commit."""
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
     text = render_to_string(f"emails/{template}_body.txt", context)
     html = render_to_string(f"emails/{template}_body.html", context)
-    return queue_message(to, subject, text, html, headers, regarding)
+    return queue_message(to, subject, text, html, headers, regarding, about)
 
 
 def queue_message(
-    to: str, subject: str, text: str, html: str, headers: dict | None = None, regarding: models.Model | None = None
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    headers: dict | None = None,
+    regarding: models.Model | None = None,
+    about: models.Model | None = None,
 ) -> Mail:
     """Put a rendered message in the outbox, in the current transaction, and hand it to a worker once
     that commits: the mail exists exactly when what caused it does.
 
     The Message-ID is made here, in the site's domain, so a retried send is the same message to the
-    receiving server. `regarding` is what the mail is about (a comment), for the pages that show it.
+    receiving server. `regarding` is what the mail is about (a comment), for the pages that show it;
+    `about`, the comment whose writer it names.
     """
     mail = Mail.objects.create(
         message_id=_new_message_id(),
@@ -224,6 +236,7 @@ def queue_message(
         html=html,
         headers=headers or {},
         regarding=Mail.label(regarding) if regarding is not None else "",
+        about=Mail.label(about) if about is not None else "",
     )
     transaction.on_commit(lambda: schedule(mail.pk))
     return mail

@@ -22,20 +22,22 @@ from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
-from django.core.cache import cache
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Q
+from django_tasks_db.models import DBTaskResult
 
 from forum import pagecache
-from forum.audit.log import record, subject_key
-from forum.audit.models import Action, AuditDetail
+from forum.audit.log import erase_parts, record
+from forum.audit.models import Action
 from forum.discussion.models import Comment, Correction, Provenance, ReceivedMail, ReplyAddress, Revision, Subscription
 from forum.discussion.states import Move
 from forum.discussion.writing import change_status
+from forum.lib.mail import deliver
 from forum.lib.models import Mail
 from forum.moderation.models import Ban, Flag
 
-from .person import Person, posted_for, written_by
+from .person import SESSION_KEY, Person, log_parts, posted_for, written_by
 
 FORMER = "A former participant"
 
@@ -51,13 +53,15 @@ class Erased:
 
 
 def erase(someone: Person, *, remove_texts: bool) -> Erased:
+    """Erase everything held about them (see the module's description); the caller has checked who
+    they are (a member signed in again, a guest by their link) and that something is held."""
     with transaction.atomic():
         user = someone.user
         theirs = list(written_by(someone).values_list("pk", flat=True))
         named = list(posted_for(someone).values_list("comment_id", flat=True))
         comments = theirs + named
 
-        _erase_log_details(someone, comments)
+        covers = erase_parts(*log_parts(someone, comments))
         Comment.objects.filter(pk__in=comments).update(
             author=None,
             author_name=FORMER,
@@ -72,7 +76,7 @@ def erase(someone: Person, *, remove_texts: bool) -> Erased:
             held_reasons="",
         )
         Provenance.objects.filter(comment_id__in=named).update(
-            person_email="", original_message="", link_nonce="", link_used_at=None
+            person_email="", original_message="", note_to_moderators="", link_nonce="", link_used_at=None
         )
         for mail in ReceivedMail.objects.filter(comment_id__in=comments):
             ReceivedMail.objects.filter(pk=mail.pk).update(
@@ -99,37 +103,34 @@ def erase(someone: Person, *, remove_texts: bool) -> Erased:
             Provenance.objects.filter(submitter=user).update(note_to_moderators="")
             _empty_account(user)
 
+        _end_sessions(someone)
         pagecache.comments_changed(comments)
         erased = Erased(len(comments), remove_texts)
-        record(Action.ERASED, actor_label="the site", note=str(erased))
-        # Kept renderings hold their name, under keys no page will ask for again: drop them all.
-        transaction.on_commit(cache.clear)
+        record(Action.ERASED, actor_label="the site", note=str(erased), covers=covers)
+        transaction.on_commit(pagecache.erased)
     return erased
 
 
-def _erase_log_details(someone: Person, comments: list[int]) -> None:
-    concerning = Q(entry__comment_id__in=comments)
-    keys = [subject_key(email=email) for email in someone.emails]
-    if someone.user is not None:
-        concerning |= Q(actor=someone.user)
-        keys.append(subject_key(user_id=someone.user.pk))
-    for key in keys:
-        concerning |= Q(subjects__regex=rf"(^| ){key}( |$)")
-    AuditDetail.objects.filter(concerning).delete()
-
-
 def _erase_mail(someone: Person, comments: list[int]) -> None:
-    """The outbox's copies of mail to them, or naming them (a moderator told of their comment, a
-    reader of their reply): sent, failed or waiting, all go (waiting ones are not sent)."""
-    names = {comment.author_name for comment in Comment.objects.filter(pk__in=comments)} - {FORMER}
-    if someone.user is not None:
-        user = someone.user
-        names |= {user.display_name, user.get_full_name(), user.orcid_name}
-    mentions = someone.addressed("to")
-    for word in {*someone.emails, *(name.strip() for name in names)}:
-        if len(word) >= 4:  # a name of one or two letters would match half the outbox
-            mentions |= Q(subject__icontains=word) | Q(text__icontains=word) | Q(html__icontains=word)
-    Mail.objects.filter(mentions).delete()
+    """The outbox's mail to them, or naming them (a moderator told of their comment, a reader of their
+    reply: Mail.about), sent or waiting: all go, and waiting ones are not sent."""
+    about = [f"{Comment._meta.label_lower}:{pk}" for pk in comments]
+    doomed = Mail.objects.filter(someone.addressed("to") | Q(about__in=about) | Q(regarding__in=about))
+    ids = list(doomed.values_list("pk", flat=True))
+    doomed.delete()
+    # The worker's records of sending them: a failed attempt's traceback quotes the address.
+    DBTaskResult.objects.filter(task_path=deliver.module_path, args_kwargs__args__0__in=ids).delete()
+
+
+def _end_sessions(someone: Person) -> None:
+    """Every session signed in to their account, on any device, or holding an address of theirs (a
+    guest's half-hour of reading their data): their data is in them."""
+    user_id = str(someone.user.pk) if someone.user is not None else None
+    for session in Session.objects.all().iterator():
+        data = session.get_decoded()
+        opened = (data.get(SESSION_KEY) or {}).get("email", "")
+        if (user_id and data.get("_auth_user_id") == user_id) or opened.strip().lower() in someone.emails:
+            session.delete()
 
 
 def _empty_account(user) -> None:

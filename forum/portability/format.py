@@ -1,4 +1,4 @@
-"""The export format, version 1: which objects the file holds, and how each value is written.
+"""The export format, version 2: which objects the file holds, and how each value is written.
 
 docs/export-format.md describes it for people; this module is what the
 commands follow. A section is one table, written in primary-key order, one

@@ -23,7 +23,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from forum.accounts.models import User
-from forum.audit.models import AuditEntry
+from forum.audit.log import subject_key
+from forum.audit.models import AuditDetail, AuditEntry
 from forum.discussion.models import Comment, Provenance, Subscription
 from forum.lib import ratelimit
 from forum.lib.errors import LinkError
@@ -84,6 +85,15 @@ def posted_for(person: Person) -> QuerySet[Provenance]:
     if person.user:
         named |= Q(comment__author=person.user)
     return Provenance.objects.filter(named)
+
+
+def holds_anything(person: Person) -> bool:
+    """Whether the site holds anything about them: for a member, always (their account); for a guest,
+    more than the outbox's copy of the mail that brought them here (forgotten in a few weeks)."""
+    if person.user is not None:
+        return True
+    data = everything(person)
+    return any(data[key] for key in SECTIONS if key not in ("profile", "audit_entries", "mail_sent_to_you"))
 
 
 def everything(person: Person) -> dict:
@@ -252,29 +262,49 @@ def _posted_for_others(provenance: Provenance) -> dict:
     }
 
 
+def subject_keys(person: Person) -> set[str]:
+    """How the audit log's details name them (forum.audit.log.subject_key)."""
+    keys = {subject_key(email=email) for email in person.emails}
+    return keys | {subject_key(user_id=person.user.pk)} if person.user else keys
+
+
+def log_parts(person: Person, comments: list[int]) -> tuple[set[int], set[int]]:
+    """The audit entries whose "who acted" is theirs, and those whose note concerns them: every entry
+    on their comments, and the entries they made or that name them (a ban)."""
+    on_theirs = set(AuditEntry.objects.filter(comment_id__in=comments).values_list("pk", flat=True))
+    named = Q(pk__in=[])
+    for key in subject_keys(person):
+        named |= Q(subjects__regex=rf"(^| ){key}( |$)")
+    acted = AuditDetail.objects.filter(actor=person.user) if person.user else AuditDetail.objects.none()
+    return (
+        on_theirs | set(acted.values_list("entry_id", flat=True)),
+        on_theirs | set(AuditDetail.objects.filter(named).values_list("entry_id", flat=True)),
+    )
+
+
 def _audit_entries(person: Person, their_comments: list[int]) -> QuerySet[AuditEntry]:
-    about = Q(comment_id__in=their_comments)
-    if person.user:
-        about |= Q(detail__actor=person.user)
-    return AuditEntry.objects.filter(about).select_related("detail").order_by("pk")
+    actor_of, notes_of = log_parts(person, their_comments)
+    return AuditEntry.objects.filter(pk__in=actor_of | notes_of).select_related("detail").order_by("pk")
 
 
 def _audit_entry(entry: AuditEntry, person: Person) -> dict:
-    actor_id = entry.details.actor_id if entry.details else None
-    if person.user and actor_id == person.user.pk:
-        actor = "you"
-    elif entry.details is None:
+    detail = entry.details
+    if detail is None or not detail.actor_salt:
         actor = "(erased)"
-    elif actor_id is None:
-        actor = entry.actor_label  # you through a link, a guest, or the site ("readers' flags")
+    elif person.user and detail.actor_id == person.user.pk:
+        actor = "you"
+    elif detail.actor_id is None:
+        actor = detail.actor_label  # you through a link, a guest, or the site ("readers' flags")
     else:
         actor = "someone else"  # a moderator or another member: not named here
+    others = set(detail.subjects.split()) - subject_keys(person) if detail else set()
     return {
         "at": _time(entry.created_at),
         "what": entry.get_action_display(),
         "by": actor,
         "comment": _absolute(entry.comment.get_absolute_url()) if entry.comment_id else None,
-        "note": entry.note,
+        # A note that names someone else (a ban they set on another person) is that person's.
+        "note": "(it concerns someone else)" if others else entry.note,
     }
 
 
@@ -286,8 +316,10 @@ DATA_LINK = SignedLink(
     "FORUM_DATA_LINK_MAX_AGE",
     expired="This link has expired. Ask for a new one from the page “Your data”.",
 )
-# How long a guest may read their data after opening the link (seconds).
+# How long a guest may read their data after opening the link (seconds), and where their session
+# keeps the address it opened.
 READING_TIME = 30 * 60
+SESSION_KEY = "personal_data"
 
 
 def mail_data_link(email: str, ip: str | None) -> bool:

@@ -17,13 +17,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from forum.lib.errors import LinkError
-from forum.lib.reader import reader
+from forum.lib.reader import GUEST_COOKIE, reader
 
 from . import person
 from .erasure import erase
 from .forms import AddressForm, EraseForm
 
-SESSION_KEY = "personal_data"
+SESSION_KEY = person.SESSION_KEY
 
 
 @never_cache
@@ -87,13 +87,19 @@ def erase_data(request: HttpRequest) -> HttpResponse:
     if someone is None:
         messages.info(request, "Sign in, or ask for a link by email, to erase the data held about you.")
         return redirect("your_data:start")
+    if not person.holds_anything(someone):
+        return render(request, "portability/erase.html", {"someone": someone, "nothing": True})
     form = EraseForm(request.POST or None)
     if form.is_bound and form.is_valid():
         erased = erase(someone, remove_texts=form.cleaned_data["texts"] == "remove")
+        # Its sessions are gone (this one too): a new, empty one for what follows.
         if someone.user is not None:
             logout(request)
-        request.session.pop(SESSION_KEY, None)
-        return render(request, "portability/erased.html", {"erased": erased})
+        else:
+            request.session.flush()
+        response = render(request, "portability/erased.html", {"erased": erased})
+        response.delete_cookie(GUEST_COOKIE)  # the name and address this browser remembered
+        return response
     return render(request, "portability/erase.html", {"form": form, "someone": someone})
 
 

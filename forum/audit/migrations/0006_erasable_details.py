@@ -3,11 +3,12 @@ re-chained, once.
 
 Until now each entry hashed the actor (a foreign key that refused to let the member go), their name
 and a note, in plain text, under a trigger that refuses UPDATE: nobody's name could ever leave it.
-Here, in one transaction, the triggers are lifted; each entry's actor, name and note move to an
-AuditDetail with a random salt, the entry keeps only their salted digest (forum/audit/chain.py), every
-hash is computed again in the new form from the first entry on, and the triggers return. The last
-entry says so, and gives the head hash the log had before, so that a copy of the old log can be
-checked against it. This is the only time the log is rewritten.
+Here, in one transaction, the triggers are lifted; each entry's actor and name, and its note, move to
+an AuditDetail in two parts with random salts, the entry keeps only their salted digests
+(forum/audit/chain.py), every hash is computed again in the new form from the first entry on, and the
+triggers return. The old chain is checked first, and the last entry says what that found and gives
+the head hash the log had before, so that a copy of the old log can be checked against it, and
+tampering before the re-chaining is not laundered by it. This is the only time the log is rewritten.
 
 A ban's entry names the banned person in its note: its details are marked as concerning them (the
 ban's member or address), so that erasing them erases it.
@@ -44,7 +45,8 @@ TRIGGERS = {
 BATCH = 2000
 RECHAINED_NOTE = (
     "The log was re-chained into its erasable form: who acted and the notes now lie beside the entries, "
-    "which keep a salted digest of them. Before, the log held {count} entries and its head hash was {head}."
+    "which keep salted digests of them. Before, the log held {count} entries and its head hash was {head}. "
+    "{verdict}"
 )
 
 
@@ -88,15 +90,30 @@ def _ban_subjects(apps) -> list[tuple[str, str]]:
     return found
 
 
+def _old_verdict(AuditEntry, head) -> str:
+    """What verify_audit_log said of the log in its first form, said before it is rewritten."""
+    previous, count = chain.GENESIS, 0
+    for entry in AuditEntry.objects.order_by("pk").iterator(chunk_size=BATCH):
+        if entry.prev_hash != previous:
+            return f"It did not verify then: entry #{entry.pk} did not follow the entry before it."
+        if _old_hash(entry) != entry.hash:
+            return f"It did not verify then: entry #{entry.pk} had been changed after it was written."
+        previous, count = entry.hash, count + 1
+    if previous != head.last_hash or head.entries != count:
+        return "It did not verify then: its last entries were missing."
+    return "It verified then."
+
+
 def rechain(apps, schema_editor):
     AuditEntry = apps.get_model("audit", "AuditEntry")
     AuditDetail = apps.get_model("audit", "AuditDetail")
     ChainHead = apps.get_model("audit", "ChainHead")
     head, _ = ChainHead.objects.get_or_create(pk=1, defaults={"last_hash": chain.GENESIS})
     old_head, old_count = head.last_hash, head.entries
+    verdict = _old_verdict(AuditEntry, head)
     bans = _ban_subjects(apps)
     previous, count = chain.GENESIS, 0
-    while batch := list(AuditEntry.objects.filter(pk__gt=0).order_by("pk")[count : count + BATCH]):
+    while batch := list(AuditEntry.objects.order_by("pk")[count : count + BATCH]):
         details = []
         for entry in batch:
             subjects = ""
@@ -106,34 +123,39 @@ def rechain(apps, schema_editor):
                 entry_id=entry.pk,
                 actor_id=entry.actor_id,
                 actor_label=entry.actor_label,
+                actor_salt=chain.new_salt(),
                 note=entry.note,
                 subjects=subjects,
-                salt=chain.new_salt(),
+                covers="",
+                note_salt=chain.new_salt(),
             )
-            entry.detail_digest = chain.detail_digest(
-                detail.salt, detail.actor_id, detail.actor_label, detail.note, detail.subjects
-            )
+            entry.actor_digest = chain.actor_digest(detail.actor_salt, detail.actor_id, detail.actor_label)
+            entry.note_digest = chain.note_digest(detail.note_salt, detail.note, detail.subjects, "")
             entry.prev_hash = previous
             entry.hash = previous = chain.entry_hash(
-                entry.comment_id, entry.action, entry.created_at, entry.detail_digest, entry.prev_hash
+                entry.comment_id, entry.action, entry.created_at, entry.actor_digest, entry.note_digest, previous
             )
             details.append(detail)
         AuditDetail.objects.bulk_create(details)
-        AuditEntry.objects.bulk_update(batch, ["detail_digest", "prev_hash", "hash"])
+        AuditEntry.objects.bulk_update(batch, ["actor_digest", "note_digest", "prev_hash", "hash"])
         count += len(batch)
     if not count:
         return  # a new log: nothing to re-chain, nothing to say
-    note = RECHAINED_NOTE.format(count=old_count, head=old_head)
-    detail = AuditDetail(actor_id=None, actor_label="the site", note=note, subjects="", salt=chain.new_salt())
-    digest = chain.detail_digest(detail.salt, None, detail.actor_label, note, "")
+    note = RECHAINED_NOTE.format(count=old_count, head=old_head, verdict=verdict)
+    detail = AuditDetail(
+        actor_id=None, actor_label="the site", actor_salt=chain.new_salt(), note=note, note_salt=chain.new_salt()
+    )
+    actor_digest = chain.actor_digest(detail.actor_salt, None, "the site")
+    note_digest = chain.note_digest(detail.note_salt, note, "", "")
     now = timezone.now()
     entry = AuditEntry.objects.create(
         comment_id=None,
         action="rechained",
         created_at=now,
-        detail_digest=digest,
+        actor_digest=actor_digest,
+        note_digest=note_digest,
         prev_hash=previous,
-        hash=chain.entry_hash(None, "rechained", now, digest, previous),
+        hash=chain.entry_hash(None, "rechained", now, actor_digest, note_digest, previous),
         actor_label="",
         note="",
     )
@@ -152,7 +174,7 @@ def unchain(apps, schema_editor):
     AuditEntry.objects.filter(action="rechained").delete()
     details = {detail.entry_id: detail for detail in AuditDetail.objects.all()}
     entries = list(AuditEntry.objects.order_by("pk"))
-    if any(entry.pk not in details for entry in entries):
+    if any(entry.pk not in details or not (details[entry.pk].actor_salt and details[entry.pk].note_salt) for entry in entries):
         raise RuntimeError("Details of some audit entries were erased: the log cannot go back to its first form.")
     previous = chain.GENESIS
     for entry in entries:
@@ -187,10 +209,12 @@ class Migration(migrations.Migration):
                         to="audit.auditentry",
                     ),
                 ),
-                ("actor_label", models.CharField(max_length=200)),
+                ("actor_label", models.CharField(blank=True, max_length=200)),
+                ("actor_salt", models.CharField(blank=True, max_length=32)),
                 ("note", models.TextField(blank=True)),
                 ("subjects", models.TextField(blank=True)),
-                ("salt", models.CharField(max_length=32)),
+                ("covers", models.TextField(blank=True)),
+                ("note_salt", models.CharField(blank=True, max_length=32)),
                 (
                     "actor",
                     models.ForeignKey(
@@ -206,7 +230,13 @@ class Migration(migrations.Migration):
         migrations.RunPython(_checks_now, _checks_now),
         migrations.AddField(
             model_name="auditentry",
-            name="detail_digest",
+            name="actor_digest",
+            field=models.CharField(default="", max_length=64),
+            preserve_default=False,
+        ),
+        migrations.AddField(
+            model_name="auditentry",
+            name="note_digest",
             field=models.CharField(default="", max_length=64),
             preserve_default=False,
         ),
