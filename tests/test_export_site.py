@@ -38,7 +38,7 @@ from forum.discussion.models import Comment, Revision, Subscription
 from forum.discussion.rules import Actor
 from forum.discussion.states import Decision
 from forum.essays import images
-from forum.essays.models import Essay, Figure
+from forum.essays.models import Essay, Figure, Tag
 from forum.moderation import services as moderation
 from forum.moderation.models import Ban, Flag, Policy
 from forum.portability import format as export_format
@@ -210,6 +210,7 @@ def rich_site(author, member, other, moderator, admin_user, essay, mailoutbox):
     essay.body += "\n\n![](figure:map)"
     essay.revision_note = "Placed the map."
     essay.save()
+    essay.tags.add(*Tag.named(["Alliances", "Ελληνικά"]))
 
     return {"essay": essay, "draft": draft, "member": member, "top": top}
 
@@ -302,7 +303,7 @@ def test_the_file_holds_everything_and_no_passwords(rich_site, tmp_path):
     assert (header["format"], header["version"]) == ("forum-export", 2)
     assert list(data) == ["header", *section_names()]
     assert header["counts"] == {name: len(data[name]) for name in section_names()}
-    for name in ["essays", "essay_revisions", "figures", "comments", "revisions", "provenance", "corrections"]:
+    for name in ["tags", "essays", "essay_revisions", "figures", "comments", "revisions", "provenance", "corrections"]:
         assert data[name], f"the rich site has no {name}"
     for name in ["received_mail", "subscriptions", "bans", "flags", "policy", "outcome_counts", "audit_entries"]:
         assert data[name], f"the rich site has no {name}"

@@ -96,7 +96,8 @@ def test_posts_pages_and_drafts_become_essays_with_their_dates_and_addresses(aut
     about = imported_essay("blogger", ".post-1000000000000000003")
     assert (about.title, about.slug) == ("About", "about")
     assert "Essays: 3 created (1 draft, 2 published)" in out
-    assert "Labels not kept (2; this site has no tags): trade, history." in out
+    assert "Labels kept as tags (2): trade, history." in out
+    assert sorted(tag.name for tag in trade.tags.all()) == ["history", "trade"]
     assert "1 settings entries" in out and "1 template entries" in out
 
 
@@ -207,7 +208,7 @@ def test_the_2018_format_gives_essays_comments_threads_and_tombstones(author):
     assert (owner.author, owner.parent) == (author, polish)  # inReplyTo as a whole id
     assert (gone.status, answer.parent) == ("deleted", gone)  # trashed with a reply; inReplyTo as a number
     assert not Comment.objects.filter(author_name="Buy Cheap Watches").exists()  # trashed, no replies
-    assert "Labels not kept (2; this site has no tags): borders, infrastructure." in out
+    assert "Labels kept as tags (2): borders, infrastructure." in out
 
 
 # --- Safe to run twice; a dry run writes nothing -------------------------------------------

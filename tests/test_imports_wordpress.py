@@ -31,6 +31,7 @@ def test_posts_and_pages_become_essays_by_type_and_status(author):
     about = imported_essay("wordpress", f"{SITE}/?p=13")
     assert (about.slug, about.comments_open) == ("about", False)  # wp:comment_status closed
     assert imported_essay("wordpress", f"{SITE}/?p=17").slug == "essay-17"  # a Cyrillic post name: no ASCII slug
+    assert sorted(tag.name for essay in Essay.objects.all() for tag in essay.tags.all()) == ["History", "trade"]
     assert not Essay.objects.filter(title__in=["map.png", "Home", "Posted by mistake"]).exists()
     for line in [
         "Essays: 4 created (1 draft, 3 published)",
@@ -38,7 +39,7 @@ def test_posts_and_pages_become_essays_by_type_and_status(author):
         "1 items of type “nav_menu_item”",
         "1 posts in the trash",
         "1 comments on a skipped item (a post in the trash)",
-        "Labels not kept (2; this site has no tags): History, trade.",
+        "Labels kept as tags (2): History, trade.",
     ]:
         assert line in out
 

@@ -511,7 +511,7 @@ def page_frame(request: HttpRequest, essay: Essay, actor: rules.Actor) -> tuple[
 
 
 def _render_frame(request: HttpRequest, head: Essay, frame: Frame) -> str:
-    essay = Essay.objects.select_related("author").get(pk=head.pk)
+    essay = Essay.objects.select_related("author").with_tag_list().get(pk=head.pk)
     placeholders = {"submission_key": pagecache.SUBMISSION_KEY, "shown_at": pagecache.SHOWN_AT}
     if frame.member:
         form = PostCommentForm(initial=placeholders)

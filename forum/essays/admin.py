@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from forum.lib.markup import figure_problems
 
 from . import images
-from .models import Essay, EssayRevision, Figure
+from .models import Essay, EssayRevision, Figure, Tag
 
 
 class EssayForm(forms.ModelForm):
@@ -19,7 +19,7 @@ class EssayForm(forms.ModelForm):
 
     class Meta:
         model = Essay
-        fields = ["title", "slug", "author", "status", "published_at", "comments_open", "summary", "body"]
+        fields = ["title", "slug", "author", "status", "published_at", "comments_open", "tags", "summary", "body"]
 
 
 class FigureForm(forms.ModelForm):
@@ -103,6 +103,13 @@ class RevisionInline(admin.TabularInline):
         return False
 
 
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
 @admin.register(Essay)
 class EssayAdmin(admin.ModelAdmin):
     form = EssayForm
@@ -113,6 +120,7 @@ class EssayAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
     fields = [*EssayForm.Meta.fields, "revision_note"]
     inlines = [FigureInline, RevisionInline]
+    filter_horizontal = ["tags"]
 
     def get_changeform_initial_data(self, request):
         return {"author": request.user.pk}

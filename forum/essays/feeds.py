@@ -21,7 +21,7 @@ from django.utils.feedgenerator import Atom1Feed
 
 from forum.discussion.models import Comment
 
-from .models import Essay
+from .models import Essay, Tag
 
 # The all-comments feed shows the latest ones only.
 COMMENTS_FEED_LIMIT = 50
@@ -99,6 +99,31 @@ class EssaysFeed(Feed):
     def item_extra_kwargs(self, essay: Essay) -> dict:
         # body_html is stored sanitised (forum.lib.markup); it is sent as it is, its formulas as TeX.
         return {"content": essay.portable_html}
+
+
+class TagEssaysFeed(EssaysFeed):
+    """The essays of one tag."""
+
+    def get_object(self, request, slug: str) -> Tag:
+        return get_object_or_404(Tag, slug=slug)
+
+    def title(self, tag: Tag) -> str:
+        return f"{settings.SITE_NAME}: essays on {tag.name}"
+
+    def subtitle(self, tag: Tag) -> str:
+        return f"Essays on {tag.name} published on {settings.SITE_NAME}, newest first."
+
+    def link(self, tag: Tag) -> str:
+        return absolute(tag.get_absolute_url())
+
+    def feed_url(self, tag: Tag) -> str:
+        return absolute(reverse("essays:tag_feed", kwargs={"slug": tag.slug}))
+
+    def feed_guid(self, tag: Tag) -> str:
+        return self.feed_url(tag)
+
+    def items(self, tag: Tag) -> QuerySet[Essay]:
+        return super().items().filter(tags=tag)
 
 
 class CommentFeedMixin:

@@ -7,9 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import models, transaction
+from django.db.models import StringAgg, Value
+from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import Truncator
+from django.utils.text import Truncator, slugify
 
 from forum.lib.markup import (
     FIGURE_LABEL,
@@ -32,6 +34,49 @@ class EssayQuerySet(models.QuerySet):
         """Published essays that readers are shown (not the canary)."""
         return self.published().filter(is_canary=False)
 
+    def with_tag_list(self) -> "EssayQuerySet":
+        """With their tags in the same query (`tag_list`, read by Essay.shown_tags)."""
+        pair = Concat("tags__slug", Value("\t"), "tags__name", output_field=models.TextField())
+        return self.annotate(tag_list=StringAgg(pair, Value("\n")))  # ordered by shown_tags
+
+
+class Tag(models.Model):
+    """A subject essays share ("alliances", "India"): each has its page and feed (/tags/<slug>/)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.name = " ".join(self.name.split())
+        self.slug = self.slug or slugify(self.name, allow_unicode=True)[:100] or "tag"
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.essays.update(updated_at=timezone.now())  # their pages show its name
+
+    def get_absolute_url(self) -> str:
+        return reverse("essays:tag", kwargs={"slug": self.slug})
+
+    @classmethod
+    def named(cls, names) -> list["Tag"]:
+        """The tags of these names, made if new (an import's labels): "History" and "history" are one."""
+        tags = []
+        for name in dict.fromkeys(" ".join(name.split())[:100] for name in names if name.strip()):
+            tag = cls.objects.filter(name__iexact=name).first()
+            if tag is None:
+                slug, number = slugify(name, allow_unicode=True)[:90] or "tag", 1
+                while cls.objects.filter(slug=slug if number == 1 else f"{slug}-{number}").exists():
+                    number += 1
+                tag = cls.objects.create(name=name, slug=slug if number == 1 else f"{slug}-{number}")
+            if tag not in tags:
+                tags.append(tag)
+        return tags
+
 
 class Essay(models.Model):
     class Status(models.TextChoices):
@@ -49,6 +94,7 @@ class Essay(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(default=timezone.now, help_text="Publication date shown to readers.")
     comments_open = models.BooleanField(default=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="essays")
     # The hidden essay that `manage.py check_comment_form` posts to: never
     # listed, in feeds or in the audit log.
     is_canary = models.BooleanField(default=False, editable=False)
@@ -149,6 +195,15 @@ class Essay(models.Model):
     def portable_html(self):
         """The HTML as feeds and mails carry it (forum.lib.markup.portable)."""
         return portable(self.body_html, settings.SITE_URL)
+
+    @property
+    def shown_tags(self) -> list["Tag"]:
+        """Its tags: from `tag_list` if the query brought them (with_tag_list), else prefetched."""
+        listed = getattr(self, "tag_list", None)
+        if listed is None:
+            return list(self.tags.all())
+        pairs = (line.split("\t", 1) for line in listed.split("\n") if line.strip())  # no tags: one empty pair
+        return [Tag(slug=slug, name=name) for slug, name in sorted(pairs, key=lambda pair: pair[1].lower())]
 
     @property
     def description(self) -> str:
@@ -291,3 +346,14 @@ class Figure(models.Model):
             caption=self.caption,
             credit=self.credit,
         )
+
+
+def tags_changed(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    """An essay's tags changed (m2m_changed, connected in apps.py): its page shows them."""
+    if action in ("post_add", "post_remove"):
+        essays = Essay.objects.filter(pk__in=pk_set) if reverse else Essay.objects.filter(pk=instance.pk)
+    elif action == "pre_clear":
+        essays = instance.essays.all() if reverse else Essay.objects.filter(pk=instance.pk)
+    else:
+        return
+    essays.update(updated_at=timezone.now())

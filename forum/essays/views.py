@@ -1,8 +1,11 @@
 from dataclasses import astuple
+from datetime import date
 from functools import partial
 
 from django.contrib import messages
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
@@ -13,18 +16,67 @@ from forum.discussion.models import Comment
 from forum.discussion.page import View, essay_for, essay_page, page_parts, reader_values
 from forum.lib.reader import reader
 
-from .models import Essay, EssayRevision
+from .models import Essay, EssayRevision, Tag
+
+ESSAYS_PER_PAGE = 10
+
+
+def _page_of(request: HttpRequest, essays) -> Page:
+    """A page of a list of essays, newest first, with their authors, tags and comment counts: the same
+    four queries whatever the page (the count, the essays, their tags)."""
+    essays = (
+        essays.select_related("author")
+        .prefetch_related("tags")
+        .annotate(comment_count=Count("comments", filter=Q(comments__status=Comment.Status.PUBLISHED)))
+        .order_by("-published_at", "-pk")  # Meta.ordering is not applied to aggregated queries
+    )
+    return Paginator(essays, ESSAYS_PER_PAGE).get_page(request.GET.get("page"))
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    essays = (
+    return render(request, "essays/home.html", {"essays": _page_of(request, Essay.objects.listed())})
+
+
+@require_GET
+def archive(request: HttpRequest) -> HttpResponse:
+    """Every month with essays, newest first, and how many."""
+    months = (
         Essay.objects.listed()
-        .select_related("author")
-        .annotate(comment_count=Count("comments", filter=Q(comments__status=Comment.Status.PUBLISHED)))
-        .order_by("-published_at")  # Meta.ordering is not applied to aggregated queries
+        .annotate(month=TruncMonth("published_at"))
+        .values("month")
+        .annotate(essays=Count("pk"))
+        .order_by("-month")
     )
-    return render(request, "essays/home.html", {"essays": essays})
+    return render(request, "essays/archive.html", {"months": months})
+
+
+@require_GET
+def archive_of(request: HttpRequest, year: int, month: int | None = None) -> HttpResponse:
+    """The essays of a year, or of a month."""
+    essays = Essay.objects.listed().filter(published_at__year=year)
+    if month is not None:
+        if not 1 <= month <= 12:
+            raise Http404("No such month.")
+        essays = essays.filter(published_at__month=month)
+    if not essays.exists():
+        raise Http404("No essays were published then.")
+    when = date(year, month or 1, 1)
+    context = {"essays": _page_of(request, essays), "when": when, "month": month}
+    return render(request, "essays/archive_of.html", context)
+
+
+@require_GET
+def tags(request: HttpRequest) -> HttpResponse:
+    listed = Tag.objects.filter(essays__in=Essay.objects.listed()).annotate(count=Count("essays")).order_by("name")
+    return render(request, "essays/tags.html", {"tags": listed})
+
+
+@require_GET
+def tag(request: HttpRequest, slug: str) -> HttpResponse:
+    tag = get_object_or_404(Tag, slug=slug)
+    essays = _page_of(request, Essay.objects.listed().filter(tags=tag))
+    return render(request, "essays/tag.html", {"tag": tag, "essays": essays})
 
 
 @require_GET

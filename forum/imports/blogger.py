@@ -152,10 +152,12 @@ class _BloggerReader:
                 f"{label}: no readable publication date ({fields.child(ATOM + 'published') or 'none'}); "
                 + ("its last update is used." if published else "it is dated today.")
             )
+        labels = []
         for category in elem.findall(ATOM + "category"):
             scheme = category.get("scheme", "")
             if scheme != KIND_SCHEME and (scheme == LABEL_SCHEME or newer) and category.get("term"):
                 self.report.labels[category.get("term")] += 1
+                labels.append(category.get("term"))
         self.collected.essays[entry_id] = EssayRecord(
             source_id=entry_id,
             kind=kind,
@@ -166,6 +168,7 @@ class _BloggerReader:
             permalink=permalink,
             slug=_slug_from_permalink(permalink),
             author_ref=fields.child(ATOM + "uri", author) if author is not None else "",
+            tags=tuple(labels),
         )
 
     def _skip_post(self, entry_id: str, reason: str) -> None:

@@ -31,7 +31,7 @@ from forum.discussion import tree
 from forum.discussion.models import Comment
 from forum.discussion.services import claim_signed_comments
 from forum.discussion.writing import attach_point, save_new_comment
-from forum.essays.models import Essay
+from forum.essays.models import Essay, Tag
 from forum.lib.markup import markdown_from_html
 
 from .models import ImportedItem, LegacyURL, Source
@@ -321,6 +321,7 @@ def _write(collected: Collected, group: EssayPlan, author, tick) -> None:
             comments_open=record.comments_open,
         )
         essay.save()
+        essay.tags.add(*Tag.named(record.tags))
         group.essay = essay
         items.append(ImportedItem(source=source, kind=ImportedItem.Kind.ESSAY, source_id=record.source_id, essay=essay))
         if path := legacy_path(record.permalink):
@@ -418,7 +419,7 @@ def summary(plan: Plan, *, dry_run: bool, max_warnings: int = 50) -> str:
     if report.labels:
         shown = ", ".join(label for label, _ in report.labels.most_common(10))
         more = f" and {len(report.labels) - 10} more" if len(report.labels) > 10 else ""
-        lines.append(f"  Labels not kept ({len(report.labels)}; this site has no tags): {shown}{more}.")
+        lines.append(f"  Labels kept as tags ({len(report.labels)}): {shown}{more}.")
     if report.threads_without_essay:
         lines.append("  Disqus threads with no essay here (their comments are skipped):")
         lines.extend(f"    {line}" for line in report.threads_without_essay[:max_warnings])

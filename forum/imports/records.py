@@ -44,6 +44,7 @@ class EssayRecord:
     slug: str = ""  # the slug it asks for (from its permalink)
     comments_open: bool = True
     author_ref: str = ""  # who wrote it on the old blog (a profile URL, a user id)
+    tags: tuple[str, ...] = ()  # its Blogger labels, WordPress categories and tags
 
     @property
     def label(self) -> str:

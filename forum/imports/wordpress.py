@@ -170,11 +170,13 @@ class _WordPressReader:
                     f"{label}: no GMT date; "
                     + ("its local date is read as UTC." if published else "no readable date at all; dated today.")
                 )
+        labels = []
         for category in elem:
             if category.tag == "category" and category.get("domain") in ("category", "post_tag"):
                 term = fields.text(category)
                 if term and term != "Uncategorized":
                     self.report.labels[term] += 1
+                    labels.append(term)
         link = values.get("link", "")
         permalink = link if status == Essay.Status.PUBLISHED and urlsplit(link).path.strip("/") else ""
         creator = values.get(DC_CREATOR, "")
@@ -189,6 +191,7 @@ class _WordPressReader:
             slug=unquote(values.get("wp:post_name", "")),
             comments_open=values.get("wp:comment_status", "open") != "closed",
             author_ref=f"user {self.authors[creator]}" if self.authors.get(creator, "0") not in ("", "0") else "",
+            tags=tuple(labels),
         )
 
     def _comment(self, elem: ET.Element, fields: Fields, post_source_id: str) -> None:

@@ -9,6 +9,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connections, transaction
 from django.db.models import Max
 
+from forum.essays.models import Tag
+
 from .format import FORMAT, VERSION, Section, dumps, encode, installed_sections, kind_of, permission_key, write_datetime
 
 CHUNK = 2000
@@ -50,6 +52,8 @@ def _natural_keys(f) -> tuple[list[str], Any]:
         return [f"{via}__name"], lambda name: name
     if target is Permission:
         return [f"{via}__content_type__app_label", f"{via}__codename"], permission_key
+    if target is Tag:
+        return [f"{via}__slug"], lambda slug: slug
     raise TypeError(f"{f.model._meta.label}.{f.name}: the export format cannot name {target._meta.label} rows")
 
 

@@ -79,6 +79,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("email_addresses", "account.EmailAddress"),
     # Members' connections to their ORCID records: they sign in with ORCID on the restored site too.
     Section("social_accounts", "socialaccount.SocialAccount"),
+    Section("tags", "essays.Tag"),
     Section("essays", "essays.Essay"),
     Section("essay_revisions", "essays.EssayRevision"),
     Section("figures", "essays.Figure"),

@@ -20,6 +20,7 @@ from django.db import IntegrityError, connections, models, transaction
 from forum import pagecache
 from forum.audit.log import GENESIS, Verdict, verify
 from forum.audit.models import ChainHead
+from forum.essays.models import Tag
 from forum.moderation.models import Policy
 
 from .format import FORMAT, VERSION, FormatError, Section, decode, installed_sections, kind_of
@@ -92,6 +93,7 @@ class Loader:
             )
         }
         self.loaded: list[type[models.Model]] = []
+        self.tag_ids: dict[str, int] | None = None  # read once the tags section is in
 
     # --- Values -------------------------------------------------------------------
 
@@ -108,9 +110,14 @@ class Loader:
     def _related_id(self, f: models.ManyToManyField, key: Any, where: str) -> int:
         if not isinstance(key, str):
             raise FormatError(f"{where}: {key!r} in {f.name} is not a name.")
-        known = self.group_ids if f.related_model is Group else self.permission_ids
+        if f.related_model is Tag:
+            if self.tag_ids is None:
+                self.tag_ids = dict(Tag.objects.using(self.using).values_list("slug", "pk"))
+            known = self.tag_ids
+        else:
+            known = self.group_ids if f.related_model is Group else self.permission_ids
         if key not in known:
-            what = "group" if f.related_model is Group else "permission"
+            what = {Group: "group", Tag: "tag"}.get(f.related_model, "permission")
             raise FormatError(f"{where}: the {what} {key!r} in {f.name} does not exist on this site or in the file.")
         return known[key]
 

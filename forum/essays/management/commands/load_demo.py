@@ -14,7 +14,7 @@ from forum.audit.models import Action
 from forum.discussion.models import Comment, Provenance
 from forum.discussion.writing import save_new_comment
 from forum.essays import images
-from forum.essays.models import Essay, Figure
+from forum.essays.models import Essay, Figure, Tag
 from forum.lib.markup import passage_text
 
 DEMO = Path(__file__).resolve().parents[2] / "demo"
@@ -49,6 +49,7 @@ class Command(BaseCommand):
                 "comments_open": True,
             },
         )
+        essay.tags.set(Tag.named(data.get("tags", ())))
         for figure in data.get("figures", ()):
             self._figure(essay, figure)
         added = 0
