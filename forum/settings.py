@@ -5,6 +5,7 @@ printed to the console. Outside DEBUG a missing SECRET_KEY is an error, and
 `manage.py check --deploy` is clean once the production variables are given.
 """
 
+import re
 from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -23,6 +24,9 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEBUG = env.bool("DEBUG", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
+# Keys used before (a moved site, a rotated key): what they signed still verifies (the audit log's
+# erasures; Django's own signatures).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
@@ -121,15 +125,21 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # The page cache has a store of its own ("pages", forum/pagecache.py), which an erasure empties: in
 # Redis, the database after REDIS_URL's (before it, for 15; PAGE_CACHE_URL to choose another).
 if REDIS_URL:
-    _redis = urlsplit(REDIS_URL)
-    _database = int(_redis.path.strip("/") or 0)
-    _next_database = f"/{_database + 1 if _database < 15 else 14}"
+    PAGE_CACHE_URL = env.str("PAGE_CACHE_URL", default="")
+    if not PAGE_CACHE_URL:
+        _redis = urlsplit(REDIS_URL)
+        if _redis.scheme not in ("redis", "rediss") or _redis.query or not re.fullmatch(r"/?\d*", _redis.path):
+            raise ImproperlyConfigured(
+                "Set PAGE_CACHE_URL too: the page cache needs a Redis database of its own, and REDIS_URL "
+                "is not of the form redis://host:port/N to take the next one."
+            )
+        _database = int(_redis.path.strip("/") or 0)
+        PAGE_CACHE_URL = urlunsplit(_redis._replace(path=f"/{_database + 1 if _database < 15 else 14}"))
+    if PAGE_CACHE_URL.rstrip("/") == REDIS_URL.rstrip("/"):
+        raise ImproperlyConfigured("PAGE_CACHE_URL must name a Redis database other than REDIS_URL's.")
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
-        "pages": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": env.str("PAGE_CACHE_URL", default=urlunsplit(_redis._replace(path=_next_database))),
-        },
+        "pages": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": PAGE_CACHE_URL},
     }
 else:
     CACHES = {

@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.core.management import call_command
@@ -241,3 +242,34 @@ def test_nothing_is_erased_for_an_address_with_nothing(client, mailoutbox, djang
     assert "holds nothing about <bdi>nobody@example.org</bdi>: there is nothing to erase." in page
     client.post(reverse("your_data:erase"), {"texts": "keep", "understood": "on"})
     assert not AuditEntry.objects.filter(action=Action.ERASED).exists()
+
+
+def test_mail_that_names_them_beside_someone_else_goes_too(member, other, essay, author):
+    """A reader told of a reply also reads whom it answers; a person told of a post reads who posted it."""
+    parent = add_comment(essay, author=member, body="Alice's point.")
+    reply = add_comment(essay, parent=parent, author=other, body="Bob's reply.")
+    queue_message(author.email, "A reply", "Bob replied to Alice Sharma.", "", about=[reply, reply.parent])
+    for_paul = submit_for_paul(essay, member, body="Paul's words.")
+    queue_message(
+        "tv.paul@example.edu", "Posted for you", "Alice Sharma posted your words.", "", about=[for_paul, member]
+    )
+    erase(Person.member(member), remove_texts=False)
+    assert not Mail.objects.filter(to__in=[author.email, "tv.paul@example.edu"]).exists()
+
+
+def test_the_admins_own_history_forgets_their_name(client, member, admin_user):
+    client.force_login(admin_user)
+    data = {
+        "username": member.username,
+        "email": member.email,
+        "display_name": "Alice Sharma",
+        "date_joined_0": "2026-12-01",
+        "date_joined_1": "10:00:00",
+        "is_active": "on",
+        "moderation_mail": "immediately",
+        "notify_replies": "on",
+    }
+    client.post(reverse("admin:accounts_user_change", args=[member.pk]), data)
+    assert LogEntry.objects.filter(object_repr__icontains="Alice").exists()
+    erase(Person.member(member), remove_texts=False)
+    assert not LogEntry.objects.filter(object_repr__icontains="Alice").exists()

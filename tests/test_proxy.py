@@ -389,7 +389,7 @@ def test_the_audit_log_is_a_verifiable_chain(approved, client, capsys):
     _, link = approved
     client.post(link, {"action": "confirm"})
     call_command("verify_audit_log")
-    assert "Audit log intact: 4 entries." in capsys.readouterr().out
+    assert "Audit log intact: 4 entries; head " in capsys.readouterr().out
 
 
 def test_audit_entries_cannot_be_changed_or_deleted_through_the_app(approved):
@@ -472,11 +472,12 @@ def test_an_erasure_covers_only_what_came_before_it(approved):
     """An erasure's list cannot excuse details removed after it."""
     from django.core.management.base import CommandError
 
-    from forum.audit.log import record
+    from forum.audit.log import record, signed_covers
     from forum.audit.models import Action, AuditDetail
 
     last = AuditEntry.objects.order_by("pk").last()
-    record(Action.ERASED, actor_label="the site", note="An erasure.", covers=f"a{last.pk + 5} n{last.pk + 5}")
+    covers = signed_covers(f"a{last.pk + 5} n{last.pk + 5}")
+    record(Action.ERASED, actor_label="the site", note="An erasure.", covers=covers)
     record(Action.POLICY_CHANGED, actor_label="a moderator", note="later")
     later = AuditEntry.objects.order_by("pk").last()
     AuditDetail.objects.filter(entry=later).delete()
@@ -643,3 +644,30 @@ def test_a_member_who_verified_the_address_is_offered_the_link_too(approved, ess
     with CaptureQueriesContext(connection) as queries:
         browser.get(essay.get_absolute_url())
     assert len(queries) <= 5
+
+
+def test_an_erasure_forged_without_the_sites_key_is_reported(approved):
+    """Someone who can write to the database, but does not hold SECRET_KEY, cannot excuse a removal."""
+    from django.core.management.base import CommandError
+
+    from forum.audit.log import record
+    from forum.audit.models import Action, AuditDetail
+
+    target = AuditEntry.objects.order_by("pk")[1]
+    AuditDetail.objects.filter(entry=target).delete()
+    record(Action.ERASED, actor_label="the site", note="An erasure.", covers=f"a{target.pk} n{target.pk}")
+    with pytest.raises(CommandError, match=r"Erasure #\d+ is not signed with this site's secret key"):
+        call_command("verify_audit_log")
+
+
+def test_an_erasure_made_under_an_old_key_verifies_with_it_listed(approved, settings):
+    from forum.audit.log import erase_parts, record, verify
+    from forum.audit.models import Action
+
+    target = AuditEntry.objects.order_by("pk")[1]
+    record(Action.ERASED, actor_label="the site", note="An erasure.", covers=erase_parts([target.pk], []))
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-key-for-the-moved-site-0123456789abcdefghijklmnopqrstuvwxyz"
+    assert not verify().intact
+    settings.SECRET_KEY_FALLBACKS = [old]
+    assert verify().intact

@@ -4,13 +4,16 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from . import chain
 from .models import Action, AuditDetail, AuditEntry, ChainHead
 
 GENESIS = chain.GENESIS
+ERASURE_SALT = "forum.audit.erasure"
 
 
 def subject_key(*, user_id: int | None = None, email: str = "") -> str:
@@ -103,7 +106,26 @@ def erase_parts(actor_of: Iterable[int], notes_of: Iterable[int]) -> str:
         actor=None, actor_label="", actor_salt=""
     )
     AuditDetail.objects.filter(entry_id__in=notes_of).exclude(note_salt="").update(note="", subjects="", note_salt="")
-    return " ".join([*(f"a{pk}" for pk in actor_of), *(f"n{pk}" for pk in notes_of)])
+    return signed_covers(" ".join([*(f"a{pk}" for pk in actor_of), *(f"n{pk}" for pk in notes_of)]))
+
+
+def _covers_signature(parts: str, key: str) -> str:
+    return salted_hmac(ERASURE_SALT, parts, secret=key, algorithm="sha256").hexdigest()
+
+
+def signed_covers(parts: str) -> str:
+    """What an erasure erased, signed with the site's secret key: someone who can write to the
+    database but does not hold the key cannot make an erasure entry that excuses a removal."""
+    return f"sig:{_covers_signature(parts, settings.SECRET_KEY)} {parts}".strip()
+
+
+def covered_parts(covers: str) -> list[str] | None:
+    """The parts a signed `covers` lists; None if it is not signed with this site's key (or an old
+    one in SECRET_KEY_FALLBACKS)."""
+    signature, _, parts = covers.partition(" ")
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    expected = {f"sig:{_covers_signature(parts, key)}" for key in keys}
+    return parts.split() if signature in expected else None
 
 
 @dataclass(frozen=True)
@@ -121,6 +143,7 @@ def verify() -> Verdict:
     count = 0
     gone: dict[str, int] = {}  # "a12": the entry whose part is gone
     covered: dict[str, int] = {}  # "a12": the erasure entry that erased it
+    records: set[int] = set()  # the log's own records (erasures, the re-chaining): their details stay
     entries = AuditEntry.objects.select_related("detail").order_by("pk")
     for entry in entries.iterator(chunk_size=2000):
         if entry.prev_hash != previous:
@@ -136,8 +159,18 @@ def verify() -> Verdict:
                 gone[f"{part}{entry.pk}"] = entry.pk
             elif digest() != expected:
                 return Verdict(False, count, f"The details of entry #{entry.pk} were changed after they were written.")
-        if entry.action == Action.ERASED and detail and detail.note_salt:
-            covered |= dict.fromkeys(detail.covers.split(), entry.pk)
+        if entry.action == Action.ERASED and detail and detail.note_salt and detail.covers:
+            parts = covered_parts(detail.covers)
+            if parts is None:
+                return Verdict(
+                    False,
+                    count,
+                    f"Erasure #{entry.pk} is not signed with this site's secret key: forged, or SECRET_KEY "
+                    "changed (list the old one in SECRET_KEY_FALLBACKS).",
+                )
+            covered |= dict.fromkeys(parts, entry.pk)
+        if entry.action == Action.RECHAINED or (entry.action == Action.ERASED and entry.comment_id is None):
+            records.add(entry.pk)
         previous = entry.hash
         count += 1
     head = ChainHead.objects.filter(pk=1).first()
@@ -145,8 +178,9 @@ def verify() -> Verdict:
     if previous != expected or (head and head.entries != count):
         return Verdict(False, count, "The last entries of the log are missing (the chain ends early).")
     for part, pk in gone.items():
-        if covered.get(part, 0) <= pk:
+        if covered.get(part, 0) <= pk or pk in records:  # an erasure's, or the re-chaining's, are never erased
             return Verdict(False, count, f"The details of entry #{pk} were removed, and no erasure after it says so.")
     erased = len(set(gone.values()))
     kept = f" ({erased} with details erased at a participant's request)" if erased else ""
-    return Verdict(True, count, f"Audit log intact: {count} entries{kept}.", erased)
+    # The head, to keep somewhere else: a later check that finds another one here finds a rewritten log.
+    return Verdict(True, count, f"Audit log intact: {count} entries{kept}; head {previous}.", erased)

@@ -75,7 +75,7 @@ def tell_writer_of_decision(comment: Comment, verdict: str, reason: str) -> bool
         "verdict": verdict,
         "reason": reason,
     }
-    queue_email("decision", address, context, about=comment)
+    queue_email("decision", address, context, about=[comment])
     return True
 
 
@@ -138,7 +138,7 @@ def _send(comment: Comment, address: str, unsubscribe: str, template: str) -> No
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Reply-To": reply_address(comment.essay.slug, reply_token(comment, address)),
         },
-        about=comment,
+        about=[comment, comment.parent],
     )
 
 

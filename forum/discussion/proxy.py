@@ -196,6 +196,7 @@ def _send_person_link(comment: Comment, provenance: Provenance) -> None:
             "valid_days": settings.FORUM_PROXY_LINK_MAX_AGE // 86400,
         },
         regarding=comment,
+        about=[comment, provenance.submitter],
     )
 
 
@@ -271,6 +272,7 @@ def disavow(token: str, reason: str = "") -> Provenance:
                     "submitter": provenance.submitter.signature_name,
                     "desk_link": settings.SITE_URL + reverse("moderation:item", kwargs={"pk": comment.pk}),
                 },
+                about=[comment, provenance.submitter],
             )
     provenance.refresh_from_db()
     return provenance

@@ -9,6 +9,7 @@ import email.policy
 import logging
 import secrets
 import smtplib
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.utils import make_msgid
@@ -202,7 +203,7 @@ def queue_email(
     context: dict,
     headers: dict | None = None,
     regarding: models.Model | None = None,
-    about: models.Model | None = None,
+    about: Iterable[models.Model | None] = (),
 ) -> Mail:
     """Render emails/<template>_{subject.txt,body.txt,body.html} and send it after commit."""
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
@@ -219,14 +220,14 @@ def queue_message(
     html: str,
     headers: dict | None = None,
     regarding: models.Model | None = None,
-    about: models.Model | None = None,
+    about: Iterable[models.Model | None] = (),
 ) -> Mail:
     """Put a rendered message in the outbox, in the current transaction, and hand it to a worker once
     that commits: the mail exists exactly when what caused it does.
 
     The Message-ID is made here, in the site's domain, so a retried send is the same message to the
     receiving server. `regarding` is what the mail is about (a comment), for the pages that show it;
-    `about`, the comment whose writer it names.
+    `about`, the comments and members it names.
     """
     mail = Mail.objects.create(
         message_id=_new_message_id(),
@@ -236,7 +237,7 @@ def queue_message(
         html=html,
         headers=headers or {},
         regarding=Mail.label(regarding) if regarding is not None else "",
-        about=Mail.label(about) if about is not None else "",
+        about=" ".join(Mail.label(named) for named in about if named is not None)[:300],
     )
     transaction.on_commit(lambda: schedule(mail.pk))
     return mail

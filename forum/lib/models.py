@@ -65,9 +65,10 @@ class Mail(models.Model):
     headers = models.JSONField(default=dict)
     # What the mail is about ("discussion.comment:42"), so the pages about that thing can say how it went.
     regarding = models.CharField(max_length=100, blank=True, db_index=True)
-    # The comment whose writer it names (a moderator told of it, a reader of a reply), the same way:
-    # erasing that writer's data deletes it (forum/portability/erasure.py).
-    about = models.CharField(max_length=100, blank=True, db_index=True)
+    # Whom it names: the comments whose writers it names (a moderator told of one, a reader of a
+    # reply and of the comment it answers) and the members (a submitter), as labels, space-separated:
+    # erasing any of them deletes it (forum/portability/erasure.py).
+    about = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(default=timezone.now)

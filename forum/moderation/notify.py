@@ -29,7 +29,7 @@ def item_awaits(comment, why: str = "", correction: bool = False) -> None:
             "moderation_item",
             moderator.email,
             {"comment": comment, "essay_title": comment.essay.title, "link": link, "why": why or comment.held_reasons},
-            about=comment,
+            about=[comment, comment.proxy.submitter if comment.proxy else None],  # it names both
         )
 
 

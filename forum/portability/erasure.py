@@ -18,13 +18,17 @@ others wrote, the threads' shape and the audit log's chain stay.
 - Every kept rendering of a page goes from the shared cache (their name is in it).
 """
 
+import re
 from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from forum import pagecache
@@ -35,6 +39,7 @@ from forum.discussion.states import Move
 from forum.discussion.writing import change_status
 from forum.lib.mail import deliver
 from forum.lib.models import Mail
+from forum.lib.reader import MY_COMMENTS_SESSION_KEY
 from forum.moderation.models import Ban, Flag
 
 from .person import SESSION_KEY, Person, log_parts, posted_for, written_by
@@ -103,7 +108,8 @@ def erase(someone: Person, *, remove_texts: bool) -> Erased:
             Provenance.objects.filter(submitter=user).update(note_to_moderators="")
             _empty_account(user)
 
-        _end_sessions(someone)
+        _end_sessions(someone, comments)
+        _forget_admin_history(someone, comments)
         pagecache.comments_changed(comments)
         erased = Erased(len(comments), remove_texts)
         record(Action.ERASED, actor_label="the site", note=str(erased), covers=covers)
@@ -112,24 +118,45 @@ def erase(someone: Person, *, remove_texts: bool) -> Erased:
 
 
 def _erase_mail(someone: Person, comments: list[int]) -> None:
-    """The outbox's mail to them, or naming them (a moderator told of their comment, a reader of their
-    reply: Mail.about), sent or waiting: all go, and waiting ones are not sent."""
-    about = [f"{Comment._meta.label_lower}:{pk}" for pk in comments]
-    doomed = Mail.objects.filter(someone.addressed("to") | Q(about__in=about) | Q(regarding__in=about))
+    """The outbox's mail to them, or naming them (Mail.about: a moderator told of their comment, a
+    reader of their reply or of a reply to it, a person told who posted for them), sent or waiting:
+    all go, and waiting ones are not sent."""
+    labels = [f"{Comment._meta.label_lower}:{pk}" for pk in comments]
+    if someone.user is not None:
+        labels.append(Mail.label(someone.user))
+    named = someone.addressed("to") | Q(regarding__in=labels)
+    for label in labels:
+        named |= Q(about__regex=rf"(^| ){re.escape(label)}( |$)")
+    doomed = Mail.objects.filter(named)
     ids = list(doomed.values_list("pk", flat=True))
     doomed.delete()
     # The worker's records of sending them: a failed attempt's traceback quotes the address.
     DBTaskResult.objects.filter(task_path=deliver.module_path, args_kwargs__args__0__in=ids).delete()
 
 
-def _end_sessions(someone: Person) -> None:
+def _forget_admin_history(someone: Person, comments: list[int]) -> None:
+    """The admin's own log names what it changed as it read then (a member made a moderator)."""
+    if someone.user is not None:
+        user_type = ContentType.objects.get_for_model(someone.user)
+        LogEntry.objects.filter(content_type=user_type, object_id=str(someone.user.pk)).update(
+            object_repr=FORMER, change_message="[]"
+        )
+    comment_type = ContentType.objects.get_for_model(Comment)
+    LogEntry.objects.filter(content_type=comment_type, object_id__in=[str(pk) for pk in comments]).update(
+        object_repr=f"a comment by {FORMER.lower()}", change_message="[]"
+    )
+
+
+def _end_sessions(someone: Person, comments: list[int]) -> None:
     """Every session signed in to their account, on any device, or holding an address of theirs (a
     guest's half-hour of reading their data): their data is in them."""
     user_id = str(someone.user.pk) if someone.user is not None else None
-    for session in Session.objects.all().iterator():
+    theirs = set(comments)
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         data = session.get_decoded()
         opened = (data.get(SESSION_KEY) or {}).get("email", "")
-        if (user_id and data.get("_auth_user_id") == user_id) or opened.strip().lower() in someone.emails:
+        wrote = theirs & set(data.get(MY_COMMENTS_SESSION_KEY) or ())  # a browser that posted as them
+        if (user_id and data.get("_auth_user_id") == user_id) or opened.strip().lower() in someone.emails or wrote:
             session.delete()
 
 
