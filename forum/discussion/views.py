@@ -113,7 +113,7 @@ def permalink(request: HttpRequest, pk: int) -> HttpResponse:
     if comment.status in Comment.WAITING and rules.can_see_receipt(actor, comment):
         return redirect("discussion:receipt", pk=comment.pk)
     shown = comment_page(actor, comment)
-    context = {"page": shown, "comment": shown.comment, "essay": shown.comment.essay, "formats": citing.FORMATS}
+    context = {"page": shown, "comment": shown.comment, "essay": shown.comment.essay}
     return render(request, "discussion/comment.html", context, status=200 if shown.citation else 404)
 
 
