@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Full-text search on PostgreSQL (forum/search); inert on SQLite.
+    "django.contrib.postgres",
     # Before django_tasks_db: its `db_worker` command is ours (a worker on a lease, forum/lib/worker.py).
     "forum.lib",
     "django_tasks_db",
@@ -61,6 +63,7 @@ INSTALLED_APPS = [
     "forum.moderation",
     "forum.portability",
     "forum.imports",
+    "forum.search",
 ]
 
 MIDDLEWARE = [

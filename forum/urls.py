@@ -22,5 +22,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("privacy/", privacy, name="privacy"),
+    path("search/", include("forum.search.urls")),
     path("media/<path:path>", media, name="media"),  # essays' pictures, wherever they are kept
 ]

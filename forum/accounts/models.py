@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from forum import pagecache
 from forum.lib.orcid import normalise_orcid
+from forum.search.index import keep_essays
 
 # What pages show of a member: the name on their essays and on comments they posted for others.
 SHOWN_FIELDS = frozenset({"display_name", "first_name", "last_name"})
@@ -64,6 +65,7 @@ class User(AbstractUser):
             super().save(*args, **kwargs)
             if update_fields is None or SHOWN_FIELDS & set(update_fields):
                 pagecache.person_changed(self.pk)
+                keep_essays(self.essays.all())  # found by their author's name
             if update_fields is None or PAGE_FIELDS & set(update_fields):  # their signatures' link
                 pagecache.comments_changed(self.comments.values_list("pk", flat=True))
 

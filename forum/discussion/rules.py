@@ -264,6 +264,18 @@ def desk_scope(actor: Actor, essay_field: str = "essay") -> Q:
     return Q() if is_site_moderator(actor) else Q(**{f"{essay_field}__author_id": actor.member_id})
 
 
+def findable_by_readers() -> Q:
+    """What a search finds for readers (forum/search: entries): the essays readers are shown and their
+    published comments, as their rows say at the moment of the search."""
+    return Q(essay__in=Essay.objects.listed()) & (Q(comment__isnull=True) | Q(comment__status=Comment.Status.PUBLISHED))
+
+
+def findable_on_desk(actor: Actor) -> Q:
+    """What a search of the desk finds: every comment, in every state, of the discussions the moderator
+    sees there (desk_scope)."""
+    return Q(comment__isnull=False) & desk_scope(actor)
+
+
 def can_open_desk(actor: Actor) -> bool:
     """The moderators' desk: site moderators, and authors for their own essays."""
     return is_site_moderator(actor) or (is_active_member(actor) and member_facts(actor).writes_essays)

@@ -25,6 +25,7 @@ from forum.lib.links import SignedLink
 from forum.lib.mail import cancel_mail_regarding, queue_email
 from forum.moderation import screening
 from forum.moderation.models import Policy
+from forum.search.index import keep_comments
 
 from . import rules
 from .models import Comment, Revision
@@ -321,6 +322,7 @@ def replace_text(comment: Comment, body: str, kind: Revision.Kind, competing_int
     comment.edited_at = timezone.now()
     comment.save(update_fields=["body", "body_html", "body_hash", "competing_interests", "edited_at"])
     pagecache.comments_changed([comment.pk])
+    keep_comments([comment])
 
 
 def _label(actor: rules.Actor, comment: Comment) -> str:

@@ -18,6 +18,7 @@ from forum import pagecache
 from forum.audit.log import record_many
 from forum.audit.models import Action
 from forum.moderation import notify
+from forum.search.index import keep_comments
 
 from . import notifications, tree
 from .models import Comment
@@ -56,6 +57,7 @@ def save_new_comment(comment: Comment) -> Comment:
         comment.path = tree.child_path(parent_path, comment.pk)
         comment.save(update_fields=["path"])
         pagecache.comments_changed([comment.pk])
+        keep_comments([comment])  # findable at once (by whom: the rules, at the moment of the search)
     return comment
 
 

@@ -22,6 +22,7 @@ from forum.lib.markup import (
     text_from_html,
     without_figures,
 )
+from forum.search.index import keep_essays
 
 from .images import Prepared
 
@@ -144,6 +145,7 @@ class Essay(models.Model):
             if update_fields is not None and {"body", "title", "slug"} & set(update_fields):
                 kwargs["update_fields"] = {*update_fields, *changed}
             super().save(*args, **kwargs)
+            keep_essays([self])  # found by what it says now
         self._stored = StoredText.of(self)
 
     def get_absolute_url(self) -> str:
@@ -158,7 +160,9 @@ class Essay(models.Model):
         Not a new text: no revision is kept, and the text's passages keep their anchors."""
         self.body_html = self._rendered()
         self.updated_at = timezone.now()  # in the page cache's key
-        super().save(update_fields=["body_html", "updated_at"])
+        with transaction.atomic():
+            super().save(update_fields=["body_html", "updated_at"])
+            keep_essays([self])  # its captions are its words too
         self._stored = StoredText.of(self)
 
     def _keep_revision(self, stored: "StoredText") -> None:

@@ -524,6 +524,22 @@ def tex_in_place_of_math(html: str) -> SafeString:
     return mark_safe(_MATH.sub(lambda m: rf"\[{m[2]}\]" if m[1] == "block" else rf"\({m[2]}\)", html))
 
 
+def highlighted(text: str, start: str, stop: str) -> SafeString:
+    """Plain text with the words a search found between `start` and `stop` (a snippet of the index's):
+    every character escaped, each found run a <mark>, opened and closed in pairs."""
+    pieces, inside = [], False
+    for piece in re.split(f"({re.escape(start)}|{re.escape(stop)})", text):
+        if piece in (start, stop):
+            if (piece == start) != inside:
+                pieces.append("</mark>" if inside else "<mark>")
+                inside = not inside
+        else:
+            pieces.append(escape(piece, quote=True))
+    if inside:
+        pieces.append("</mark>")
+    return mark_safe("".join(pieces))
+
+
 def stored_html(html: str) -> SafeString:
     """Mark HTML that this module produced and the database kept as safe.
 

@@ -4,7 +4,9 @@ from django import forms
 from django.utils import timezone
 
 from forum.discussion.forms import DescribedForm
+from forum.discussion.models import Comment
 from forum.discussion.states import NEEDS_REASON, Decision
+from forum.search.forms import WordsForm
 
 from .models import Policy
 
@@ -61,6 +63,16 @@ class BanForm(DescribedForm):
         length = BAN_LENGTHS.get(data.get("length", ""), (None, None))[1]
         data["until"] = timezone.now() + length if length else None
         return data
+
+
+class DeskSearchForm(WordsForm):
+    """A moderator's search of every comment on the desk, in every state or one."""
+
+    status = forms.ChoiceField(label="State", required=False, choices=[("", "Every state"), *Comment.Status.choices])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["q"].label = "Search comments for"
 
 
 class PolicyForm(forms.ModelForm):

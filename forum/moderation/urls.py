@@ -7,6 +7,7 @@ app_name = "moderation"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("bulk/", views.bulk, name="bulk"),
+    path("search/", views.search, name="search"),
     path("comments/<id:pk>/", views.item, name="item"),
     path("comments/<id:pk>/decide/", views.decide, name="decide"),
     path("comments/<id:pk>/approve/", views.approve, name="approve"),

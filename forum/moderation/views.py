@@ -23,9 +23,12 @@ from forum.lib.health import mail_trouble
 from forum.lib.mail import mail_trouble_regarding
 from forum.lib.reader import reader
 from forum.lib.redirects import next_or
+from forum.search import index
+from forum.search.models import Entry
+from forum.search.query import parse
 
 from . import services
-from .forms import BanForm, DecisionForm, PolicyForm
+from .forms import BanForm, DecisionForm, DeskSearchForm, PolicyForm
 from .models import Ban, OutcomeCount, Policy
 from .screening import OUTCOME_LABELS
 
@@ -168,6 +171,22 @@ def decided(what: str, comment: Comment) -> str:
 def item(request: HttpRequest, pk: int) -> HttpResponse:
     comment, actor = _moderated_comment(request, pk)
     return _item_page(request, comment, actor)
+
+
+@login_required
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    """Every comment of the discussions this moderator sees, in every state, found by its words or names."""
+    actor = _desk_actor(request)
+    form = DeskSearchForm(request.GET)
+    results = None
+    if form.is_valid() and form.cleaned_data["q"]:
+        within = Entry.objects.filter(rules.findable_on_desk(actor))
+        if form.cleaned_data["status"]:
+            within = within.filter(comment__status=form.cleaned_data["status"])
+        results = index.find(parse(form.cleaned_data["q"]), within, request.GET.get("page"), form.order_chosen)
+    context = {"form": form, "results": results, "can_ban": rules.can_ban(actor)}
+    return render(request, "moderation/search.html", context)
 
 
 def _history(comment: Comment) -> list[Comment]:

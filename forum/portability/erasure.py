@@ -41,6 +41,7 @@ from forum.lib.mail import deliver
 from forum.lib.models import Mail
 from forum.lib.reader import MY_COMMENTS_SESSION_KEY
 from forum.moderation.models import Ban, Flag
+from forum.search.index import keep_comments
 
 from .person import SESSION_KEY, Person, log_parts, posted_for, written_by
 
@@ -95,6 +96,8 @@ def erase(someone: Person, *, remove_texts: bool) -> Erased:
         else:
             Revision.objects.filter(comment_id__in=comments).update(competing_interests="")
             Correction.objects.filter(comment_id__in=comments).update(note="")
+
+        keep_comments(Comment.objects.filter(pk__in=comments))  # no longer found by their name, nor their words
 
         Subscription.objects.filter(someone.own("user", "email")).delete()
         Flag.objects.filter(someone.own("user", "guest_email")).update(note="")

@@ -20,8 +20,10 @@ from django.db import IntegrityError, connections, models, transaction
 from forum import pagecache
 from forum.audit.log import GENESIS, Verdict, verify
 from forum.audit.models import ChainHead
-from forum.essays.models import Tag
+from forum.discussion.models import Comment
+from forum.essays.models import Essay, Tag
 from forum.moderation.models import Policy
+from forum.search.index import rebuild
 
 from .format import FORMAT, VERSION, FormatError, Section, decode, installed_sections, kind_of
 from .jsonstream import Reader
@@ -287,6 +289,7 @@ def restore(stream: TextIO, using: str = "default", dry_run: bool = False) -> Re
                     )
                 result.counts[section.name] = count
             loader.finish(move_sequences=not dry_run)  # setval is not undone by a rollback
+            rebuild(Essay.objects.using(using), Comment.objects.using(using))  # derived: not in the file
             if dry_run:
                 raise _DryRun
     except _DryRun:

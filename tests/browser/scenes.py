@@ -181,4 +181,8 @@ def audited_pages(scene: Scene) -> list[AuditedPage]:
         AuditedPage("guest confirmation", scene.confirm_path),
         AuditedPage("sign-up: confirm the email", scene.verify_email_path),
         AuditedPage("attributed: the person's page", scene.attributed_path),
+        AuditedPage("search: results", reverse("search:search") + "?q=soft+alliances"),
+        AuditedPage("search: nothing found", reverse("search:search") + "?q=zzyzx&kind=comments"),
+        AuditedPage("search: too long", reverse("search:search") + "?q=" + "alliance+" * 30),
+        AuditedPage("desk: search", reverse("moderation:search") + "?q=soft&order=newest", who="moderator"),
     ]
