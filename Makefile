@@ -14,7 +14,8 @@ help:
 	@echo "make test   install the dev tools and run lint, migration check and the whole test suite"
 	@echo "make serve  production-style: collectstatic, gunicorn and the worker (needs SECRET_KEY etc.)"
 	@echo "make fmt    format and auto-fix with ruff"
-	@echo "make bench  benchmark the essay page (N=100..10,000) against xtd and a static file; concurrent posting"
+	@echo "make bench  benchmark the essay page (N=100..10,000) against xtd and a static file; concurrent posting; search"
+	@echo "make bench-search  search latency alone, at 10,000 and 100,000 comments, SQLite and PostgreSQL"
 	@echo "make faults mail under real faults: a worker killed, the mail server down, 451, 550 (about 3 minutes)"
 
 $(PY):
@@ -83,10 +84,14 @@ bench: install
 	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk curl >/dev/null; }
 	$(PY) bench/run.py
 
+# Search alone (bench/search.py): 10,000 and 100,000 comments on SQLite and PostgreSQL (about 12 minutes).
+bench-search: install
+	$(PY) bench/search.py
+
 # Mail under real faults (a worker killed mid-send, the mail server down for a minute, 451, 550):
 # expected, delivered, duplicated, lost and time to drain per scenario (docs/operations.md).
 # DATABASE_URL=postgres://... runs them on PostgreSQL. The suite asserts the same runs (tests/faults).
 faults: $(VENV)/.installed-dev
 	$(PY) -m bench.faults
 
-.PHONY: help install setup run serve lint test fmt bench faults
+.PHONY: help install setup run serve lint test fmt bench bench-search faults

@@ -14,7 +14,10 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
+
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var" / "bench"
@@ -235,3 +238,26 @@ def sequential(server: Server, path: str, count: int, cookie: str = "") -> dict:
 
 def have(command: str) -> bool:
     return shutil.which(command) is not None
+
+
+def fresh_database(kind: str, name: str) -> tuple[str, callable]:
+    """A new, empty database ("sqlite" or "postgres") called `name`: its DATABASE_URL and a function that
+    removes it (PostgreSQL's: a database forum_bench_<name> on BENCH_PG_URL's server)."""
+    if kind == "sqlite":
+        path = VAR / f"{name}.sqlite3"
+        VAR.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}", lambda: None
+    admin = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    database = f"forum_bench_{name}"
+    url = urllib.parse.urlunsplit(urllib.parse.urlsplit(admin)._replace(path=f"/{database}"))
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+    drop()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{database}"')
+    return url, drop

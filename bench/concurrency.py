@@ -39,42 +39,16 @@ import urllib.parse
 from collections import Counter, defaultdict
 from html.parser import HTMLParser
 from http.cookies import CookieError, SimpleCookie
-from pathlib import Path
 
-from common import ROOT, VAR, Server, get, log, server_env
+from common import ROOT, VAR, Server, fresh_database, get, log, server_env
 
 POST_TIMEOUT = 120
 MARKER = re.compile(r"\[post-(\d+)\]")
 RECEIPT = re.compile(r"/comments/(\d+)/receipt/$")
-PG_NAME = "forum_bench_concurrency"
 WORDS = ["reply", "thread", "argument", "essay", "point", "evidence", "reader", "writer", "question", "answer", "claim"]
 
 
 # --- the database -------------------------------------------------------------------------------
-
-
-def fresh_database(kind: str) -> tuple[str, callable]:
-    """A new, empty database: its DATABASE_URL and a function that removes it."""
-    if kind == "sqlite":
-        path = VAR / "concurrency.sqlite3"
-        VAR.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}", lambda: None
-    import psycopg
-
-    admin = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    parts = urllib.parse.urlsplit(admin)
-    url = urllib.parse.urlunsplit(parts._replace(path=f"/{PG_NAME}"))
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
-
-    drop()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{PG_NAME}"')
-    return url, drop
 
 
 def prepare_site(clients: int) -> tuple[str, list[dict]]:
@@ -374,7 +348,7 @@ def main() -> None:
     args = parser.parse_args()
     kind = args.database
     try:
-        url, drop = fresh_database(kind)
+        url, drop = fresh_database(kind, "concurrency")
     except Exception as error:  # no PostgreSQL here: say so, do not fail the whole benchmark
         print(f"{kind}: skipped ({type(error).__name__}: {str(error).strip().splitlines()[0]})")
         print("RESULT " + json.dumps({"database": kind, "skipped": str(error).strip().splitlines()[0]}))

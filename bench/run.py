@@ -11,6 +11,7 @@ the raw numbers in results-<time>.json). See docs/performance.md. Knobs (environ
   PEERS_HARNESS=../shared/bench/peers  PEERS_DIR=/tmp/peers  XTD_NS="100 1000"  BENCH_XTD=1
   BENCH_CONCURRENCY="sqlite postgres"  CONC_POSTS=1000  CONC_CLIENTS=20
   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres  (a database is created and dropped)
+  BENCH_SEARCH=1  search at 10,000 and 100,000 comments (bench/search.py, its knobs there)
 """
 
 import hashlib
@@ -29,6 +30,8 @@ from pathlib import Path
 
 from common import PYTHON, ROOT, STATIC, VAR, Server, log, manage, number, sequential, server_env, setting, wait_quiet
 from common import wrk as run_wrk
+from search import report as search_report
+from search import search_bench
 
 DEFAULTS = {
     "BENCH_NS": "100 1000 10000",
@@ -46,6 +49,7 @@ DEFAULTS = {
     "BENCH_CONCURRENCY": "sqlite postgres",
     "CONC_POSTS": "1000",
     "CONC_CLIENTS": "20",
+    "BENCH_SEARCH": "1",
 }
 # django-comments-xtd in RESULTS.md of the peer harness (2026-11-26), for when it is not run here.
 ISSUE_XTD = {100: {"rps": 47.43, "p50_ms": 41.2}, 1000: {"rps": 5.71, "p50_ms": 325.7}}
@@ -501,6 +505,7 @@ def main() -> None:
     results = {n: ours(n) for n in ns}
     peers = xtd([int(n) for n in knob("XTD_NS").split()])
     posting = [concurrency(kind) for kind in knob("BENCH_CONCURRENCY").split()]
+    searching = search_bench() if knob("BENCH_SEARCH") == "1" else None
 
     minutes = (datetime.now(UTC) - started).seconds // 60
     report = [f"make bench, {started:%Y-%m-%d %H:%M} UTC ({minutes} min)", f"code: {code}", *machine()]
@@ -526,11 +531,13 @@ def main() -> None:
         summary = result.get("summary") or [f"{result['database']}: skipped ({result.get('skipped')})"]
         report += [f"  {line}" for line in summary]
     report += ["", "Targets (issues 7 and 17)", *targets(results, peers, posting)]
+    if searching:
+        report += ["", *search_report(searching)]
 
     text = "\n".join(report) + "\n"
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     (VAR / f"report-{stamp}.txt").write_text(text)
-    raw = {"ours": results, "xtd": peers, "posting": posting}
+    raw = {"ours": results, "xtd": peers, "posting": posting, "search": searching}
     (VAR / f"results-{stamp}.json").write_text(json.dumps(raw, indent=1))
     print(text, end="")
     log(f"(report saved as var/bench/report-{stamp}.txt, raw numbers in results-{stamp}.json)")

@@ -34,6 +34,9 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The reverse proxies in front (nginx: 127.0.0.1; a load balancer's network): from them, the client's
+# address is read from X-Forwarded-For (forum/lib/proxies.py). Empty: that header is ignored.
+FORUM_TRUSTED_PROXIES = env.list("FORUM_TRUSTED_PROXIES", default=[])
 
 # The public address of the site, used for links in emails and canonical URLs.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -67,6 +70,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: behind a proxy the site trusts, the client's address is the forwarded one (forum/lib/proxies.py).
+    "forum.lib.proxies.ForwardedClientMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -282,12 +282,21 @@ def test_results_come_in_pages_at_the_same_queries_whatever_the_page(client, ess
     assert client.get(SEARCH, {"q": "treaty", "page": "many"}).status_code == 200
 
 
-def test_a_search_that_finds_very_many_counts_up_to_a_limit(client, essay, monkeypatch):
+def test_a_search_that_finds_very_many_shows_the_newest_first(client, essay, monkeypatch):
     monkeypatch.setattr("forum.search.index.COUNTED", 30)
-    for number in range(35):
-        add_comment(essay, body=f"Sanctions {number}.")
-    page = search(client, "sanctions")
+    now = timezone.now()
+    add_comment(essay, body="Sanctions, sanctions, sanctions.", created_at=now - timezone.timedelta(days=9))
+    for number in range(34):
+        hours_ago = now - timezone.timedelta(hours=number)
+        add_comment(essay, body=f"Sanctions {number} among other words.", created_at=hours_ago)
+    page = search(client, "sanctions", kind="comments")
     assert "Over 30 found" in page and "Page 1 of 2" in page
+    assert "So many are shown newest first." in page
+    assert "Sanctions 0 " in re.sub(r"</?mark>", "", snippets(page)[0])
+    assert "Sanctions, sanctions, sanctions" not in search(client, "sanctions", kind="comments", page=2)
+    # Fewer: best first again.
+    page = search(client, "sanctions -among", kind="comments")
+    assert "So many" not in page and "Sanctions, sanctions, sanctions" in re.sub(r"</?mark>", "", page)
     assert COUNTED == 1000
 
 

@@ -24,6 +24,8 @@ class Entry(models.Model):
 
     class Meta:
         verbose_name_plural = "entries"
+        # Newest first: the order readers may choose, and that of a search that finds very many.
+        indexes = [models.Index(fields=["dated"], name="search_entry_dated")]
 
     def __str__(self) -> str:
         return self.key

@@ -43,6 +43,7 @@ import re
 import time
 import uuid
 from datetime import date
+from urllib.parse import urlencode
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -58,6 +59,7 @@ from forum.discussion.forms import GuestCommentForm, ProxyCommentForm
 from forum.discussion.models import Comment, Provenance
 from forum.essays.models import Essay
 from forum.lib import markup
+from forum.search.index import rebuild as rebuild_search_index
 
 from ..conftest import PASSWORD, add_comment, form_data
 from .support import FIND_INJECTED, XSS_MARKER
@@ -311,6 +313,16 @@ def test_no_payload_runs_or_survives_on_any_page(open_context, sign_in, essay, m
     for comment in packed_proxy:
         comment.refresh_from_db()
         inspect.check(reader, proxy.person_link(comment.provenance).removeprefix(settings.SITE_URL))
+
+    # Search: the corpus as the words searched for (echoed in the box and the heading), and in the hits'
+    # names and snippets, on the readers' page and the desk's (entries written as the site writes them).
+    rebuild_search_index(Essay.objects.all(), Comment.objects.all())
+    for words in pack(TEXT_FIRST, 200, PACKED_ROWS):
+        inspect.check(reader, f"{reverse('search:search')}?{urlencode({'q': words})}")
+    for number in (1, 2, 3):
+        inspect.check(reader, f"{reverse('search:search')}?q=alert&page={number}")
+        inspect.check(desk, f"{reverse('moderation:search')}?q=alert&page={number}")
+    expect(desk.locator(".search-results > li")).to_have_count(20)
 
     # With the script: the inline preview of the whole corpus, and an inline reply under a hostile name.
     reader.goto(essay.get_absolute_url())
