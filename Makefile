@@ -16,6 +16,7 @@ help:
 	@echo "make fmt    format and auto-fix with ruff"
 	@echo "make bench  benchmark the essay page (N=100..10,000) against xtd and a static file; concurrent posting; search"
 	@echo "make bench-search  search latency alone, at 10,000 and 100,000 comments, SQLite and PostgreSQL"
+	@echo "make cluster  two web nodes and two workers behind nginx, one machine killed mid-run"
 	@echo "make faults mail under real faults: a worker killed, the mail server down, 451, 550 (about 3 minutes)"
 
 $(PY):
@@ -88,10 +89,15 @@ bench: install
 bench-search: install
 	$(PY) bench/search.py
 
+# Two web nodes and two workers behind Debian's nginx on loopback, one machine killed mid-run
+# (bench/cluster.py; needs nginx, PostgreSQL and Redis; about a minute). tests/cluster asserts it.
+cluster: $(VENV)/.installed-dev
+	$(PY) -m bench.cluster
+
 # Mail under real faults (a worker killed mid-send, the mail server down for a minute, 451, 550):
 # expected, delivered, duplicated, lost and time to drain per scenario (docs/operations.md).
 # DATABASE_URL=postgres://... runs them on PostgreSQL. The suite asserts the same runs (tests/faults).
 faults: $(VENV)/.installed-dev
 	$(PY) -m bench.faults
 
-.PHONY: help install setup run serve lint test fmt bench bench-search faults
+.PHONY: help install setup run serve lint test fmt bench bench-search cluster faults
