@@ -17,6 +17,7 @@ help:
 	@echo "make bench  benchmark the essay page (N=100..10,000) against xtd and a static file; concurrent posting; search"
 	@echo "make bench-search  search latency alone, at 10,000 and 100,000 comments, SQLite and PostgreSQL"
 	@echo "make cluster  two web nodes and two workers behind nginx, one machine killed mid-run"
+	@echo "make replica  a PostgreSQL streaming replica on loopback, the site reading from it"
 	@echo "make faults mail under real faults: a worker killed, the mail server down, 451, 550 (about 3 minutes)"
 
 $(PY):
@@ -94,10 +95,15 @@ bench-search: install
 cluster: $(VENV)/.installed-dev
 	$(PY) -m bench.cluster
 
+# A PostgreSQL streaming replica on loopback, made with the server's programs, and the site reading
+# from it (bench/replica.py; about 20 seconds). tests/replica asserts it.
+replica: $(VENV)/.installed-dev
+	$(PY) -m bench.replica
+
 # Mail under real faults (a worker killed mid-send, the mail server down for a minute, 451, 550):
 # expected, delivered, duplicated, lost and time to drain per scenario (docs/operations.md).
 # DATABASE_URL=postgres://... runs them on PostgreSQL. The suite asserts the same runs (tests/faults).
 faults: $(VENV)/.installed-dev
 	$(PY) -m bench.faults
 
-.PHONY: help install setup run serve lint test fmt bench bench-search cluster faults
+.PHONY: help install setup run serve lint test fmt bench bench-search cluster replica faults

@@ -221,27 +221,9 @@ http {{
         raise RuntimeError(f"nginx did not answer; see {folder / 'nginx-error.log'}")
 
     def members(self) -> list[dict[str, str]]:
-        """Members signed in (a session row each, as check_comment_form makes one): their cookies."""
-        return self.query(
-            "from allauth.account.models import EmailAddress\n"
-            "from django.conf import settings\n"
-            "from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY\n"
-            "from django.contrib.sessions.backends.db import SessionStore\n"
-            "from forum.accounts.models import User\n"
-            "result = []\n"
-            f"for number in range({MEMBERS}):\n"
-            "    email = f'member{number}@example.org'\n"
-            "    user = User.objects.create_user(username=email, email=email)\n"
-            "    user.display_name, user.affiliation = f'Member {number}', 'Loopback University'\n"
-            "    user.save()\n"
-            "    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)\n"
-            "    session = SessionStore()\n"
-            "    session[SESSION_KEY] = str(user.pk)\n"
-            "    session[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend'\n"
-            "    session[HASH_SESSION_KEY] = user.get_session_auth_hash()\n"
-            "    session.create()\n"
-            "    result.append({settings.SESSION_COOKIE_NAME: session.session_key})\n"
-        )
+        """Members signed in: their cookies."""
+        script = members_script(MEMBERS)
+        return json.loads(self.manage("shell", "--no-imports", "-c", script).splitlines()[-1])
 
     def kill_machine_a(self) -> None:
         """Machine A dies: its gunicorn (master and workers) and its mail worker, without a word."""
@@ -266,6 +248,33 @@ http {{
         self.mail.stop()
         self._drop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def members_script(count: int) -> str:
+    """Python for `manage.py shell`: `count` members, each signed in by a session row (as
+    check_comment_form makes one); prints their cookies as JSON."""
+    return (
+        "import json\n"
+        "from allauth.account.models import EmailAddress\n"
+        "from django.conf import settings\n"
+        "from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY\n"
+        "from django.contrib.sessions.backends.db import SessionStore\n"
+        "from forum.accounts.models import User\n"
+        "result = []\n"
+        f"for number in range({count}):\n"
+        "    email = f'member{number}@example.org'\n"
+        "    user = User.objects.create_user(username=email, email=email)\n"
+        "    user.display_name, user.affiliation = f'Member {number}', 'Loopback University'\n"
+        "    user.save()\n"
+        "    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)\n"
+        "    session = SessionStore()\n"
+        "    session[SESSION_KEY] = str(user.pk)\n"
+        "    session[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend'\n"
+        "    session[HASH_SESSION_KEY] = user.get_session_auth_hash()\n"
+        "    session.create()\n"
+        "    result.append({settings.SESSION_COOKIE_NAME: session.session_key})\n"
+        "print(json.dumps(result))\n"
+    )
 
 
 def _fresh_database() -> tuple[str, callable]:

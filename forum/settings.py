@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: behind a proxy the site trusts, the client's address is the forwarded one (forum/lib/proxies.py).
     "forum.lib.proxies.ForwardedClientMiddleware",
+    # Where this request's reads go, when there is a replica (forum/lib/replicas.py); before anything reads.
+    "forum.lib.replicas.ReplicaMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -125,6 +127,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # cost a cached page more than everything else it does.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A read replica (optional): a PostgreSQL standby of DATABASE_URL. Reads of GET requests from browsers
+# that have not written lately go to it; writes, and a writer's reads for FORUM_PRIMARY_AFTER_WRITE
+# seconds after, go to the primary (forum/lib/replicas.py). In tests it mirrors the default database.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"].update(
+        CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"], CONN_HEALTH_CHECKS=True, TEST={"MIRROR": "default"}
+    )
+    DATABASE_ROUTERS = ["forum.lib.replicas.ReplicaRouter"]
+FORUM_PRIMARY_AFTER_WRITE = env.int("FORUM_PRIMARY_AFTER_WRITE", default=30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------

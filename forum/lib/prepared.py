@@ -9,9 +9,9 @@ datetimes, 0/1 to booleans).
 """
 
 from collections.abc import Callable
-from functools import cache
+from functools import cache, cached_property
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Func, QuerySet, Subquery
 
 # Stand-ins no real value equals: ids are positive, and no text starts with a NUL.
@@ -32,10 +32,17 @@ class Prepared:
     def __init__(self, build: Callable[..., QuerySet], **parameters: type) -> None:
         self.build, self.parameters = build, parameters
 
+    def _stand_ins(self) -> dict[str, int | str]:
+        return {name: _stand_in(index, kind) for index, (name, kind) in enumerate(self.parameters.items())}
+
+    @cached_property
+    def model(self):
+        return self.build(**self._stand_ins()).model
+
     @cache  # noqa: B019  (module-level queries, one SQL per database backend, kept for the process)
     def _compiled(self, vendor: str) -> tuple[str, list, dict[int, str], list[str], dict]:
-        stand_ins = {name: _stand_in(index, kind) for index, (name, kind) in enumerate(self.parameters.items())}
-        compiler = self.build(**stand_ins).query.get_compiler(connection=connection)
+        stand_ins = self._stand_ins()
+        compiler = self.build(**stand_ins).query.get_compiler(connection=connections[self._alias()])
         sql, params = compiler.as_sql()
         names = {value: name for name, value in stand_ins.items()}
         slots = {index: names[param] for index, param in enumerate(params) if param in names}
@@ -46,16 +53,22 @@ class Prepared:
         converters = compiler.get_converters([expression for expression, _sql, _alias in compiler.select])
         return sql, list(params), slots, columns, converters
 
+    def _alias(self) -> str:
+        """Where its reads go: the primary, or a replica when the request allows (forum/lib/replicas.py)."""
+        return router.db_for_read(self.model)
+
     def row(self, **values) -> dict | None:
         """The first row, by column name, converted; or None."""
         found = self._run(values, one=True)
-        return dict(zip(self._compiled(connection.vendor)[3], found[0], strict=True)) if found else None
+        columns = self._compiled(connections[self._alias()].vendor)[3]
+        return dict(zip(columns, found[0], strict=True)) if found else None
 
     def rows(self, **values) -> list[tuple]:
         """Every row, its columns in the queryset's order, converted."""
         return self._run(values, one=False)
 
     def _run(self, values: dict, one: bool) -> list[tuple]:
+        connection = connections[self._alias()]
         sql, params, slots, _columns, converters = self._compiled(connection.vendor)
         params = [values[slots[index]] if index in slots else param for index, param in enumerate(params)]
         with connection.cursor() as cursor:
