@@ -6,8 +6,9 @@ A" and "machine B"); nginx runs deploy/nginx/forum-locations.conf as it is (the 
 replaced) behind the upstream of deploy/nginx/forum-cluster.conf (loopback ports in place of the
 nodes' addresses). The mail server is aiosmtpd on loopback. Then:
 
-1. nginx serves the static files itself, and passes X-Forwarded-For (a comment keeps the address the
-   client's own proxy said, through nginx and a node that trusts it).
+1. nginx serves the static files itself, and passes X-Forwarded-For: a comment posted through it keeps
+   the browser's address (nginx connects to the nodes from 127.0.0.2, the only proxy they trust; an
+   address the browser wrote in the header itself is ignored).
 2. Read your write across nodes: a member posts on one node and, at once, an anonymous reader asks
    the other node for the page (which both nodes have just served and kept): the comment must be
    there, READS times, alternating.
@@ -54,6 +55,7 @@ WRITERS = 6
 POSTING = 14.0  # seconds of posting through nginx
 KILL_AFTER = 5.0  # seconds into the posting, machine A dies
 MEMBERS = 4
+NGINX_ADDRESS = "127.0.0.2"  # what the nodes see nginx connect from (the browsers: 127.0.0.1)
 REDIS = os.environ.get("CLUSTER_REDIS", "redis://127.0.0.1:6379/10")  # and the next database: the page cache
 DEPLOY = ROOT / "deploy" / "nginx"
 RECEIPT = re.compile(r"/comments/(\d+)/receipt/$")
@@ -140,7 +142,7 @@ class Cluster:
             FORUM_POSTS_PER_WINDOW="100000",
             FORUM_CONFIRMATION_MAILS_PER_IP="100000",
             FORUM_CONFIRMATION_MAILS_PER_ADDRESS="100000",
-            FORUM_TRUSTED_PROXIES="127.0.0.1",
+            FORUM_TRUSTED_PROXIES=NGINX_ADDRESS,  # nginx alone: the browsers here are 127.0.0.1
             ALLOWED_HOSTS="127.0.0.1,localhost",
             SESSION_COOKIE_SECURE="false",
             CSRF_COOKIE_SECURE="false",
@@ -200,6 +202,7 @@ http {{
     server {{
         listen 127.0.0.1:{self.port};
         server_name localhost;
+        proxy_bind {NGINX_ADDRESS};  # as nginx on a machine of its own: the nodes tell it from the browsers
         include {folder}/forum-locations.conf;
     }}
 }}
@@ -312,7 +315,9 @@ def check_static_and_forwarding(cluster: Cluster, result: Result) -> None:
     # Only nginx's /static/ location sets "immutable"; the site's own answer for it would not.
     cache_control = " ".join(response.headers.get_all("Cache-Control") or [])
     result.static_by_nginx = response.status == 200 and "immutable" in cache_control
-    browser = Browser(headers={"X-Forwarded-For": "203.0.113.7"})  # the client's own proxy said so
+    # A browser that writes the header itself: nginx adds the address it saw, and the node, trusting nginx
+    # alone, keeps that one (not nginx's 127.0.0.2, not the 203.0.113.7 the browser made up).
+    browser = Browser(headers={"X-Forwarded-For": "203.0.113.7"})
     marker = uuid.uuid4().hex[:10]
     fields = {**comment_form(browser, cluster.port), "name": "Forwarded", "email": f"fwd-{marker}@example.org"}
     fields["body"] = f"Through a proxy [cluster-{marker}]"
@@ -456,7 +461,8 @@ def report(result: Result) -> list[str]:
     return [
         "Two web nodes and two workers behind nginx (loopback; PostgreSQL and Redis shared)",
         f"  static files served by nginx: {'yes' if result.static_by_nginx else 'NO'};"
-        f" X-Forwarded-For through nginx to the comment: {result.forwarded_address}",
+        f" the address a comment keeps through nginx: {result.forwarded_address} (the browser wrote 203.0.113.7;"
+        f" nginx is {NGINX_ADDRESS})",
         f"  read your write on the other node: {result.seen_on_other_node} of {result.reads}"
         + (f" (stale: {'; '.join(result.stale)})" if result.stale else ""),
         f"  posted through nginx in {result.seconds.get('posting', 0):.0f} s, machine A killed at {KILL_AFTER:.0f} s:"

@@ -11,7 +11,8 @@ paused, as a replica that lags:
 - their next page (the browser now carries the `forum_primary` cookie) shows it: read from the primary;
 - an anonymous reader, and another member who has not written, do not see it yet: their reads come
   from the standby, which has not replayed it;
-- replay resumes: once the standby has caught up, everyone sees it.
+- replay resumes: once the standby has caught up, everyone sees it;
+- the standby stops: pages are read from the primary, and /healthz says so.
 """
 
 import contextlib
@@ -45,7 +46,8 @@ class Result:
     anonymous_sees_it_while_paused: bool = True
     other_member_sees_it_while_paused: bool = True
     anonymous_sees_it_after_replay: bool = False
-    replica_reads: int = 0  # transactions the standby served during the run
+    page_with_standby_stopped: int = 0  # the status of a page while the standby is down (read from the primary)
+    health_with_standby_stopped: str = ""
     primary_cookie_seconds: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -148,7 +150,6 @@ def run() -> Result:
         caught_up(primary, standby)
         result.seconds["servers ready"] = time.monotonic() - started
         server = Server(env, folder / "gunicorn.log").__enter__()
-        reads_before = standby.sql("SELECT xact_commit FROM pg_stat_database WHERE datname = 'forum'")[0]
 
         anonymous, writer, other = Browser(), Browser(writer_cookies), Browser(other_cookies)
         page = f"/essays/{ESSAY}/"
@@ -169,8 +170,12 @@ def run() -> Result:
         standby.sql("SELECT pg_wal_replay_resume()")
         caught_up(primary, standby)
         result.anonymous_sees_it_after_replay = marker in anonymous.get(server.port, page)[1]
-        reads_after = standby.sql("SELECT xact_commit FROM pg_stat_database WHERE datname = 'forum'")[0]
-        result.replica_reads = reads_after - reads_before
+
+        standby.stop()  # the replica goes away: pages are read from the primary, /healthz says so
+        status, body = anonymous.get(server.port, page)
+        result.page_with_standby_stopped = status if marker in body else -status
+        health = json.loads(anonymous.get(server.port, "/healthz")[1])  # (no mail worker runs here: that is said too)
+        result.health_with_standby_stopped = "; ".join(p for p in health["problems"] if "replica" in p)
         result.seconds["run"] = time.monotonic() - started
     finally:
         if server is not None:
@@ -194,8 +199,9 @@ def report(result: Result) -> list[str]:
         f" another member who has not written: {yes(result.other_member_sees_it_while_paused)}",
         f"  once the replica has replayed it, the anonymous reader sees it:"
         f" {yes(result.anonymous_sees_it_after_replay)}",
-        f"  transactions the standby served for the site's pages: {result.replica_reads};"
-        f" the writer's reads stay on the primary for {result.primary_cookie_seconds} s",
+        f"  the writer's reads stay on the primary for {result.primary_cookie_seconds} s after posting",
+        f"  with the standby stopped: the page answers {result.page_with_standby_stopped} (from the primary);"
+        f" /healthz says: {result.health_with_standby_stopped or 'nothing of the replica'}",
     ]
 
 

@@ -85,14 +85,20 @@ def test_a_backup_made_while_the_site_runs_restores_into_a_working_site(essay, m
 def test_a_backup_cut_short_leaves_no_file_that_looks_finished(essay, tmp_path, monkeypatch):
     backup = tmp_path / "forum.backup"
 
-    def fail(*args, **kwargs):
+    def half_written(self, source, target: Path) -> None:
+        target.write_bytes(b"the first pages of a copy")  # then the disk fills up
         raise CommandError("The disk is full.")
 
-    monkeypatch.setattr("forum.lib.management.commands.backup_database.Command._sqlite", fail)
-    monkeypatch.setattr("forum.lib.management.commands.backup_database.Command._postgres", fail)
+    monkeypatch.setattr("forum.lib.management.commands.backup_database.Command._sqlite", half_written)
+    monkeypatch.setattr("forum.lib.management.commands.backup_database.Command._postgres", half_written)
     with pytest.raises(CommandError, match="disk is full"):
         call_command("backup_database", str(backup))
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # neither FILE nor the partial copy
+
+
+def test_a_finished_backup_is_one_file(essay, tmp_path):
+    call_command("backup_database", str(tmp_path / "forum.backup"))
+    assert [path.name for path in tmp_path.iterdir()] == ["forum.backup"]  # no -wal, -shm or partial left
 
 
 def _database_url() -> str:

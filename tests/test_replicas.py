@@ -9,7 +9,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from forum.essays.models import Essay
+from forum.essays.models import Essay, Tag
 from forum.lib.replicas import PRIMARY_COOKIE, ReplicaMiddleware, ReplicaRouter
 
 # Transactional: no test transaction around the view, as in a real request.
@@ -18,12 +18,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 router = ReplicaRouter()
 
 
-def reads_of(request, monkeypatch) -> tuple[list[str], HttpResponse]:
+def reads_of(request, monkeypatch, writes: bool = False, replica_down: bool = False) -> tuple[list[str], HttpResponse]:
     """The databases a view's reads go to, outside and inside a transaction (no test transaction around)."""
     monkeypatch.setitem(django_settings.DATABASES, "replica", {"TEST": {"MIRROR": "default"}})
+    monkeypatch.setattr("forum.lib.replicas.replica_problem", lambda: "OperationalError" if replica_down else "")
     seen = []
 
     def view(request):
+        if writes:  # as ORCID's return to the site signs the member in: a GET that writes
+            Tag.objects.create(name="written by a GET")
         seen.append(router.db_for_read(Essay))
         with transaction.atomic():
             seen.append(router.db_for_read(Essay))
@@ -50,6 +53,16 @@ def test_a_request_that_writes_reads_from_the_primary_and_keeps_its_browser_ther
 def test_the_next_pages_of_a_writer_read_from_the_primary(monkeypatch):
     request = RequestFactory().get("/essays/x/", HTTP_COOKIE=f"{PRIMARY_COOKIE}=1")
     seen, _ = reads_of(request, monkeypatch)
+    assert seen == ["default", "default"]
+
+
+def test_a_get_that_writes_keeps_its_browser_on_the_primary_too(monkeypatch):
+    _seen, response = reads_of(RequestFactory().get("/accounts/orcid/login/callback/"), monkeypatch, writes=True)
+    assert PRIMARY_COOKIE in response.cookies
+
+
+def test_a_replica_that_cannot_be_reached_is_passed_by(monkeypatch):
+    seen, _ = reads_of(RequestFactory().get("/essays/x/"), monkeypatch, replica_down=True)
     assert seen == ["default", "default"]
 
 

@@ -390,6 +390,15 @@ def test_the_index_is_the_databases_own(essay):
         assert cursor.fetchone()[0] == 1
 
 
-def test_dates_are_those_readers_know(essay):
+def test_dates_are_those_readers_know(essay, moderator):
     comment = add_comment(essay, body="Dated.", published_at=timezone.now() - timezone.timedelta(days=3))
     assert Entry.objects.get(comment=comment).dated == comment.published_at
+    held = add_comment(
+        essay,
+        body="Held, then approved.",
+        status=Comment.Status.PENDING,
+        created_at=timezone.now() - timezone.timedelta(days=5),
+    )
+    decide(Actor(user=moderator), held, Decision.APPROVE)
+    held.refresh_from_db()
+    assert Entry.objects.get(comment=held).dated == held.published_at > held.created_at

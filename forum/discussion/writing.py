@@ -108,6 +108,7 @@ def change_status(
         record_many(action or transition.action, moved, actor=actor, actor_label=actor_label, note=note)
         if transition.target == Comment.Status.PUBLISHED:
             record_many(Action.PUBLISHED, moved, actor=actor, actor_label=actor_label)
+            keep_comments(moved)  # found under the date it was published
     for comment in moved:
         # After the commit: mail is rendered outside the locks (the audit chain's, the essay's),
         # and nobody is told of a move that a failure later in the caller's transaction undid.

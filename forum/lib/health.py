@@ -26,6 +26,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from .mail import PERMANENT_FAULTS, SERVER_FAULTS
 from .models import Mail, Worker
+from .replicas import REPLICA, replica_problem
 from .worker import lease, silence_before_alarm, tasks_held_by_workers_unseen_for
 
 
@@ -48,6 +49,18 @@ def _cache() -> dict:
     except Exception as error:
         return {"ok": False, "error": type(error).__name__}
     return {"ok": ok}
+
+
+def _replica() -> dict:
+    """The read replica, when there is one: unreachable, pages are read from the primary (degraded)."""
+    problem = replica_problem()
+    if not problem:
+        return {"ok": True}
+    return {
+        "ok": True,
+        "error": problem,
+        "warnings": ["the read replica cannot be reached: pages are read from the primary"],
+    }
 
 
 def _seconds_since(moment) -> int | None:
@@ -180,7 +193,11 @@ def _workers() -> dict:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = {"database": _database(), "cache": _cache()}
+    checks = {
+        "database": _database(),
+        "cache": _cache(),
+        **({"replica": _replica()} if REPLICA in settings.DATABASES else {}),
+    }
     if checks["database"]["ok"]:
         checks.update(tasks=_tasks(), mail=_mail(), workers=_workers())
     else:

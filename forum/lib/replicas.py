@@ -6,29 +6,56 @@ reading. What stays on the primary: every write; every read of a request
 that writes (POST and the rest), or inside a transaction (a read that
 decides a write must see the latest row); the workers and commands (no
 request); and, for `FORUM_PRIMARY_AFTER_WRITE` seconds after a request that
-could write (a comment posted, a sign-in, a decision), every read of that
-browser, which carries the `forum_primary` cookie meanwhile. So a writer's
-next page is read where their comment already is ("where is my comment?"
-cannot happen), while others may see it a moment later, as late as the
-replica's lag.
+wrote anything (a comment posted, a sign-in, ORCID's return to the site,
+which is a GET, a decision), every read of that browser, which carries the
+`forum_primary` cookie meanwhile. So a writer's next page is read where
+their words already are ("where is my comment?" cannot happen), while
+others may see them a moment later, as late as the replica's lag.
+
+A replica that cannot be reached is left alone for `RETRY_AFTER` seconds:
+its requests read from the primary, and `/healthz` says "degraded".
 
 The router asks a context variable that the middleware sets for each
 request; `forum/lib/prepared.py` asks the router too.
 """
 
 import contextvars
+import logging
+import re
+import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger(__name__)
 
 REPLICA = "replica"
 PRIMARY_COOKIE = "forum_primary"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+RETRY_AFTER = 10  # seconds a replica that could not be reached is left alone
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE)\b|.*\bFOR UPDATE\b", re.IGNORECASE | re.DOTALL)
 
 _reads_from = contextvars.ContextVar("forum_reads_from", default=DEFAULT_DB_ALIAS)
+_unreachable_until = 0.0  # this process's view of the replica
+
+
+def replica_problem() -> str:
+    """Why the replica cannot be used now ("" if it can): tried at most every RETRY_AFTER seconds."""
+    global _unreachable_until
+    if time.monotonic() < _unreachable_until:
+        return "unreachable a moment ago"
+    replica = connections[REPLICA]
+    try:
+        replica.close_if_health_check_failed()  # a kept connection to a standby that has gone away
+        replica.ensure_connection()
+    except DatabaseError as error:
+        _unreachable_until = time.monotonic() + RETRY_AFTER
+        logger.warning("The read replica cannot be reached (%s): reading from the primary.", error)
+        return type(error).__name__
+    return ""
 
 
 def reads_may_use_replica(request: HttpRequest) -> bool:
@@ -57,7 +84,7 @@ class ReplicaRouter:
 
 
 class ReplicaMiddleware:
-    """Says, for each request, where its reads go; after a request that could write, keeps that
+    """Says, for each request, where its reads go; after a request that wrote anything, keeps that
     browser's reads on the primary for FORUM_PRIMARY_AFTER_WRITE seconds."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
@@ -66,12 +93,22 @@ class ReplicaMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = _reads_from.set(REPLICA if reads_may_use_replica(request) else DEFAULT_DB_ALIAS)
+        replica = reads_may_use_replica(request) and not replica_problem()
+        token = _reads_from.set(REPLICA if replica else DEFAULT_DB_ALIAS)
+        wrote = []
+
+        def watch(execute, sql, params, many, context):
+            if not wrote and _WRITES.match(sql):
+                wrote.append(sql)
+            return execute(sql, params, many, context)
+
         try:
-            response = self.get_response(request)
+            # Whatever writes, the session's save included (its middleware runs inside this one).
+            with connections[DEFAULT_DB_ALIAS].execute_wrapper(watch):
+                response = self.get_response(request)
         finally:
             _reads_from.reset(token)
-        if request.method not in SAFE_METHODS:
+        if request.method not in SAFE_METHODS or wrote:
             response.set_cookie(
                 PRIMARY_COOKIE,
                 "1",

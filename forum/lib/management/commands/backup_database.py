@@ -42,10 +42,13 @@ class Command(BaseCommand):
 
     def _sqlite(self, connection, target: Path) -> None:
         connection.ensure_connection()
-        with sqlite3.connect(target) as copy:
+        copy = sqlite3.connect(target)
+        try:
             # A step at a time: writers wait for a step, not for the whole copy.
             connection.connection.backup(copy, pages=1024)
             verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            copy.close()  # closed before the rename: no -wal or -shm file of the copy is left behind
         if verdict != "ok":
             raise CommandError(f"The copy failed SQLite's integrity check: {verdict}")
 
