@@ -52,8 +52,14 @@ def search(client: Client, words: str, **params) -> str:
 
 
 def test_a_new_comment_is_found_at_once_by_its_words_and_its_signature(client, essay, guest_data):
-    add_comment(essay, author_name="T.V. Paul", author_affiliation="McGill University", body="An entente is informal.")
-    assert found(search(client, "entente")) == ["Comment by T.V. Paul on “More on ‘Soft Alliances’”"]
+    comment = add_comment(
+        essay, author_name="T.V. Paul", author_affiliation="McGill University", body="An entente is informal."
+    )
+    page = search(client, "entente")
+    assert found(page) == ["Comment by T.V. Paul on “More on ‘Soft Alliances’”"]
+    # A reader is sent to the comment's own page; the desk's link and the state are the moderators'.
+    assert f'href="{comment.get_absolute_url()}"' in page
+    assert reverse("moderation:item", args=[comment.pk]) not in page and "Published" not in page
     assert found(search(client, "T.V. Paul")) == ["Comment by T.V. Paul on “More on ‘Soft Alliances’”"]
     assert found(search(client, "McGill")) == ["Comment by T.V. Paul on “More on ‘Soft Alliances’”"]
 
@@ -314,6 +320,7 @@ def test_moderators_find_every_comment_in_every_state(client, essay, moderator, 
         add_comment(essay, body=f"quagmire {status}", status=status)
     submit_for_paul(essay, author, body="quagmire by proxy")
     client.force_login(moderator)
+    assert "Spam" not in search(client, "quagmire")  # the readers' page, even for a moderator
     page = client.get(DESK, {"q": "quagmire"}).text
     assert len(found(page)) == 4
     assert "Awaiting moderation" in page and "Spam" in page
