@@ -41,10 +41,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import redis
 
-from bench.common import PYTHON, ROOT, VAR, Server, free_port, get, log, server_env
+from bench.common import (
+    PYTHON,
+    ROOT,
+    VAR,
+    Server,
+    free_port,
+    fresh_database,
+    get,
+    log,
+    manage,
+    manage_output,
+    server_env,
+)
 from bench.common import _children as children_of
 from bench.faults import FormFields, MailServer
 
@@ -122,7 +133,7 @@ class Cluster:
     def __init__(self) -> None:
         VAR.mkdir(parents=True, exist_ok=True)
         self.folder = Path(tempfile.mkdtemp(prefix="cluster-", dir=VAR))
-        self.database_url, self._drop = _fresh_database()
+        self.database_url, self._drop = fresh_database("postgres", f"cluster_{os.getpid()}", _admin_url())
         base, number = REDIS.rsplit("/", 1)
         cache = REDIS
         self.caches = [cache, f"{base}/{int(number) + 1}"]
@@ -156,14 +167,10 @@ class Cluster:
         self.nginx = self._nginx()
 
     def manage(self, *args: str) -> str:
-        result = subprocess.run(  # noqa: S603
-            [PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True, text=True
-        )
-        return result.stdout.strip()
+        return manage(self.env, *args)
 
     def query(self, code: str):
-        script = f"import json\n{code}\nprint(json.dumps(result, default=str))"
-        return json.loads(self.manage("shell", "--no-imports", "-c", script).splitlines()[-1])
+        return manage_output(self.env, code)
 
     def _worker(self, name: str) -> subprocess.Popen:
         output = (self.folder / f"worker-{name}.log").open("w")
@@ -280,22 +287,11 @@ def members_script(count: int) -> str:
     )
 
 
-def _fresh_database() -> tuple[str, callable]:
-    admin = os.environ.get("CLUSTER_PG_URL", "")
-    if not admin:  # the server DATABASE_URL names, if PostgreSQL; else the local one
-        url = os.environ.get("DATABASE_URL", "")
-        url = url if url.startswith(("postgres://", "postgresql://")) else "postgres://postgres@127.0.0.1:5432/x"
-        admin = urllib.parse.urlsplit(url)._replace(path="/postgres").geturl()
-    name = f"forum_cluster_{os.getpid()}"
-    parts = urllib.parse.urlsplit(admin)
-
-    def run(statement: str) -> None:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(statement)
-
-    run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    run(f'CREATE DATABASE "{name}"')
-    return parts._replace(path=f"/{name}").geturl(), lambda: run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def _admin_url() -> str:
+    """CLUSTER_PG_URL; else the server DATABASE_URL names, if PostgreSQL; else the local one."""
+    url = os.environ.get("CLUSTER_PG_URL") or os.environ.get("DATABASE_URL", "")
+    url = url if url.startswith(("postgres://", "postgresql://")) else "postgres://postgres@127.0.0.1:5432/x"
+    return urllib.parse.urlsplit(url)._replace(path="/postgres").geturl()
 
 
 # --- The scenario ------------------------------------------------------------------------------------

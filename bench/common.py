@@ -5,6 +5,7 @@ concurrency.py set Django up themselves.
 """
 
 import http.client
+import json
 import os
 import re
 import resource
@@ -240,16 +241,23 @@ def have(command: str) -> bool:
     return shutil.which(command) is not None
 
 
-def fresh_database(kind: str, name: str) -> tuple[str, callable]:
+def manage_output(env: dict[str, str], code: str):
+    """Run Python in the site's Django (`manage.py shell`; `result` is printed as JSON) and return `result`."""
+    script = f"import json\n{code}\nprint(json.dumps(result, default=str))"
+    return json.loads(manage(env, "shell", "--no-imports", "-c", script).splitlines()[-1])
+
+
+def fresh_database(kind: str, name: str, admin: str = "") -> tuple[str, callable]:
     """A new, empty database ("sqlite" or "postgres") called `name`: its DATABASE_URL and a function that
-    removes it (PostgreSQL's: a database forum_bench_<name> on BENCH_PG_URL's server)."""
+    removes it (PostgreSQL's: a database forum_bench_<name> on the server `admin` names, by default
+    BENCH_PG_URL's)."""
     if kind == "sqlite":
         path = VAR / f"{name}.sqlite3"
         VAR.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}", lambda: None
-    admin = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    admin = admin or os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     database = f"forum_bench_{name}"
     url = urllib.parse.urlunsplit(urllib.parse.urlsplit(admin)._replace(path=f"/{database}"))
 

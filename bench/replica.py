@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg
 
 from bench.cluster import ESSAY, RECEIPT, Browser, comment_form, members_script
-from bench.common import PYTHON, ROOT, Server, free_port, log, server_env
+from bench.common import Server, free_port, log, manage, server_env
 
 PRIMARY_AFTER_WRITE = 30  # FORUM_PRIMARY_AFTER_WRITE for the run
 
@@ -137,15 +137,10 @@ def run() -> Result:
             ALLOWED_HOSTS="127.0.0.1,localhost",
         )
 
-        def manage(*args: str) -> str:
-            return subprocess.run(  # noqa: S603
-                [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-            ).stdout
-
-        manage("migrate", "--no-input")
-        manage("load_demo")
+        manage(env, "migrate", "--no-input")
+        manage(env, "load_demo")
         writer_cookies, other_cookies = json.loads(
-            manage("shell", "--no-imports", "-c", members_script(2)).splitlines()[-1]
+            manage(env, "shell", "--no-imports", "-c", members_script(2)).splitlines()[-1]
         )
         caught_up(primary, standby)
         result.seconds["servers ready"] = time.monotonic() - started
