@@ -47,11 +47,16 @@ setup: install .env
 
 # The worker stops with the server (its EXIT trap); `kill 0` in a TERM trap would
 # signal the shell itself again, recursing until bash crashed.
+# The demo also serves a page of another origin embedding the 2013 discussion (http://localhost:8001/,
+# docs/embed.md); that origin is listed for it, and its check may fetch a loopback page.
+DEMO_EMBED := FORUM_EMBED_ORIGINS=http://localhost:8001 FORUM_EMBED_CHECK_PRIVATE_ADDRESSES=true
+
 run: setup
-	@echo "Serving http://$(HOST):$(PORT)/ (Ctrl-C stops the server and the mail worker)"
-	@DEBUG=true $(PY) manage.py worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
-	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Serving http://$(HOST):$(PORT)/ and a blog elsewhere embedding its discussion at http://localhost:8001/ (Ctrl-C stops all)"
+	@DEBUG=true $(DEMO_EMBED) $(PY) manage.py worker & worker=$$!; \
+	DEBUG=true $(PY) manage.py serve_embed_demo --port 8001 & blog=$$!; \
+	trap 'kill $$worker $$blog 2>/dev/null; wait $$worker $$blog' EXIT; \
+	DEBUG=true $(DEMO_EMBED) $(PY) manage.py runserver $(HOST):$(PORT)
 
 serve: install
 	$(PY) manage.py migrate --no-input

@@ -155,9 +155,10 @@ def ours(n: int) -> dict:
     data = dataset(n)
     env, slug, load_seconds = load(n, data)
     first, whole = f"/essays/{slug}/", f"/essays/{slug}/?threads=all"
+    embedded = f"/api/v1/threads/{slug}/comments"  # what embed.js reads: the first page, as JSON (issue 21)
     cookies = readers(env, slug)
     log("  in-process: queries, render times, bytes ...")
-    stats = page_stats(env, n, [first, whole])
+    stats = page_stats(env, n, [first, whole, embedded])
     log("  in-process, each kind of reader, warm and after a new comment ...")
     kinds = reader_stats(env, n, slug, cookies, [first, whole])
     rows = {
@@ -166,6 +167,7 @@ def ours(n: int) -> dict:
         "ceiling, first page": {"path": f"/ceiling/{n}-0.html", "bytes": stats[0]["bytes"]},
         "ceiling, whole thread": {"path": f"/ceiling/{n}-1.html", "bytes": stats[1]["bytes"]},
         "whole thread, member": {"path": whole, "cookie": cookies["member"], **kinds[1]["member"]},
+        "embed read (API)": {"path": embedded, **stats[2]},
     }
     log("  gunicorn (2 sync workers) + wrk ...")
     with Server(env, VAR / "logs" / f"ours-{n}.log") as server:
@@ -461,6 +463,14 @@ def reader_targets(results: dict[int, dict]) -> list[str]:
         )
     else:
         verdict(None, "issue 17 targets at N = 1,000: N = 1,000 not measured")
+    if 1000 in results and "embed read (API)" in results[1000]["rows"]:
+        rows = results[1000]["rows"]
+        embed, page = rows["embed read (API)"], rows["first page"]
+        verdict(
+            embed["rps"] >= 0.8 * page["rps"] and embed["queries_warm"] <= MAX_QUERIES,
+            f"N = 1,000, the embed's read (/api/v1/.../comments) {embed['rps']:.1f} req/s >= 0.8x the page's"
+            f" {page['rps']:.1f} ({embed['rps'] / page['rps']:.2f}x), {embed['queries_warm']} queries (<= 5)",
+        )
     for (n, label), limit in AFTER_CHANGE_MS.items():
         if n not in measured:
             verdict(None, f"first reader after a new comment at N = {n:,}: not measured")

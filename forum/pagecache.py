@@ -434,3 +434,18 @@ def public_response(
     patch_cache_control(response, private=True, no_cache=True)
     patch_vary_headers(response, ["Cookie"])
     return response
+
+
+def public_data(request: HttpRequest, essay: Essay, variant: Iterable, make: Callable[[], bytes]) -> HttpResponse:
+    """A discussion as data (the JSON API, forum/api), the same for everyone who asks: kept and
+    answered like the public page (its ETag, a 304 if the asker's copy is current), made by `make()`
+    only when nothing is kept for the essay's versions and `variant`."""
+    data_key = key(essay, ("data", *variant))
+    etag, modified = quote_etag(data_key.replace(":", "-")), essay.last_modified.timestamp()
+    response = get_conditional_response(request, etag=etag, last_modified=int(modified))
+    if response is None:
+        response = response_of(list(_recent.get(data_key, lambda: (make(),))))
+        response["Content-Type"] = "application/json"
+    response["ETag"], response["Last-Modified"] = etag, http_date(modified)
+    patch_cache_control(response, private=True, no_cache=True)
+    return response

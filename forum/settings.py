@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "forum.portability",
     "forum.imports",
     "forum.search",
+    "forum.embed",
+    "corsheaders",
 ]
 
 MIDDLEWARE = [
@@ -74,12 +76,16 @@ MIDDLEWARE = [
     "forum.lib.proxies.ForwardedClientMiddleware",
     # Where this request's reads go, when there is a replica (forum/lib/replicas.py); before anything reads.
     "forum.lib.replicas.ReplicaMiddleware",
+    # CORS for the API only, and only for the origins allowed to embed the discussion (forum/embed/origins.py).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The sign-in pages keep an embed's popup's opener while it signs a member in (forum/embed/views.py).
+    "forum.embed.views.SigninOpenerMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -360,3 +366,18 @@ FORUM_PAGINATE_ABOVE = env.int("FORUM_PAGINATE_ABOVE", default=200)
 FORUM_THREADS_PER_PAGE = env.int("FORUM_THREADS_PER_PAGE", default=50)
 # How long a rendered discussion stays in the cache (it is also keyed by its version).
 FORUM_THREAD_CACHE_SECONDS = env.int("FORUM_THREAD_CACHE_SECONDS", default=24 * 3600)
+
+# --- Embedding the discussion in pages elsewhere (forum/embed, docs/embed.md) ---------------------
+# Origins allowed to embed it and call the API from their pages, comma-separated
+# (https://blog.example.org); the admin lists more ("Sites that embed the discussion").
+FORUM_EMBED_ORIGINS = env.list("FORUM_EMBED_ORIGINS", default=[])
+# How long a member's token held by an embedded discussion lasts, in seconds.
+FORUM_EMBED_TOKEN_MAX_AGE = env.int("FORUM_EMBED_TOKEN_MAX_AGE", default=3600)
+# Checking a new page elsewhere: how long to wait for it, how much of it to read, and whether it may
+# be on a private or loopback address (never in production: the tests' and the demo's pages are).
+FORUM_EMBED_CHECK_TIMEOUT = env.float("FORUM_EMBED_CHECK_TIMEOUT", default=5.0)
+FORUM_EMBED_CHECK_MAX_BYTES = env.int("FORUM_EMBED_CHECK_MAX_BYTES", default=2_000_000)
+FORUM_EMBED_CHECK_PRIVATE_ADDRESSES = env.bool("FORUM_EMBED_CHECK_PRIVATE_ADDRESSES", default=False)
+# CORS (django-cors-headers) for the API's addresses only; which origins, forum/embed/origins.py says.
+CORS_URLS_REGEX = r"^/api/v1/.*$"
+CORS_ALLOW_CREDENTIALS = False  # identity is a bearer token, never a cookie

@@ -3,6 +3,8 @@ from django.urls import include, path
 
 import forum.converters  # noqa: F401  (registers <id:...>)
 from forum.accounts.urls import people_urlpatterns
+from forum.api.views import api
+from forum.embed import views as embed_views
 from forum.essays import views as essay_views
 from forum.lib.health import healthz
 from forum.lib.media import media
@@ -23,5 +25,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("privacy/", privacy, name="privacy"),
     path("search/", include("forum.search.urls")),
-    path("media/<path:path>", media, name="media"),  # essays' pictures, wherever they are kept
+    path("media/<path:path>", media, name="media"),
+    path("api/v1/", api.urls),  # the JSON API (docs/api.md), its schema at /api/v1/openapi.json
+    path("embed.js", embed_views.script, name="embed_script"),  # what pages elsewhere load (docs/embed.md)
+    path("embed/", include("forum.embed.urls")),  # essays' pictures, wherever they are kept
 ]

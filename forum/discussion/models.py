@@ -193,6 +193,14 @@ class Comment(models.Model):
     def get_thread_url(self) -> str:
         return f"{self.essay.get_absolute_url()}#{self.anchor}"
 
+    @property
+    def thread_link(self) -> str:
+        """Its place in the discussion as mails link it: on the page elsewhere for an embedded
+        discussion (the embed shows that comment: forum/embed), else here."""
+        if self.essay.is_elsewhere:
+            return f"{self.essay.host_url.split('#')[0]}#forum-{self.anchor}"
+        return settings.SITE_URL + self.get_thread_url()
+
 
 class Revision(models.Model):
     """A text a comment once had, kept when an edit or a correction replaced it."""

@@ -129,7 +129,7 @@ def _send(comment: Comment, address: str, unsubscribe: str, template: str) -> No
             "comment": comment,
             "essay_title": comment.essay.title,
             "parent": comment.parent,
-            "thread_link": settings.SITE_URL + comment.get_thread_url(),
+            "thread_link": comment.thread_link,
             "reply_link": settings.SITE_URL + reverse("discussion:reply", kwargs={"pk": comment.pk}),
             "unsubscribe": unsubscribe,
         },

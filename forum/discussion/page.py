@@ -227,6 +227,19 @@ def _with_links(actor: rules.Actor, comment: Comment, essay: Essay) -> SafeStrin
     return mark_safe(b"".join((parts[0], _links(allowed, parts), parts[6])).decode())
 
 
+def shown_comments(essay: Essay, view: View) -> tuple[ThreadPage, list[Comment], dict[int, bytes]]:
+    """A page of the discussion as every reader sees it, for the API (forum/api): its layout, its
+    comments read whole (one query), and each one's kept rendering without the links a reader may
+    have on it (reply, edit, flag...): the same signature, provenance and confirmation lines as the
+    page. `essay` is read whole."""
+    page = pagecache.kept_layout(essay, astuple(view), partial(thread_page, essay, view))
+    ids = [item.comment.pk for item in page.thread]
+    whole = Comment.objects.filter(pk__in=ids).whole().in_bulk() if ids else {}
+    comments = [whole[pk] for pk in ids if pk in whole]
+    rendered = pagecache.comment_parts(comments, essay, partial(_render_comments, essay))
+    return page, comments, {pk: parts[0] + parts[6] for pk, parts in rendered.items()}
+
+
 def render_thread(essay: Essay, actor: rules.Actor, view: View) -> tuple[bytes, ...]:
     """The discussion's HTML for this reader, in encoded chunks: heading, comments with what they may
     do on each, pager.

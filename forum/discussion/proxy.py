@@ -192,7 +192,7 @@ def _send_person_link(comment: Comment, provenance: Provenance) -> None:
             "submitter": provenance.submitter.signature_name,
             "channel": provenance.get_received_via_display(),
             "link": person_link(provenance),
-            "thread_link": settings.SITE_URL + comment.get_thread_url(),
+            "thread_link": comment.thread_link,
             "valid_days": settings.FORUM_PROXY_LINK_MAX_AGE // 86400,
         },
         regarding=comment,

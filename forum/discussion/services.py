@@ -158,6 +158,35 @@ def post_comment(
     return PostResult(comment=comment, created=True, mail_sent=mail_sent, reparented=reparented)
 
 
+def post_written(
+    values: dict,
+    *,
+    actor: rules.Actor,
+    essay: Essay,
+    parent: Comment | None,
+    ip_address: str | None,
+    trusted_guest_email: str = "",
+) -> PostResult:
+    """Post what a comment form (the page's, or the API's through the same form) cleaned: `values`
+    has a guest's signature when the writer is not a member."""
+    return post_comment(
+        actor=actor,
+        essay=essay,
+        parent=parent,
+        body=values["body"],
+        submission_key=values["submission_key"],
+        guest=None
+        if actor.is_member
+        else Signature(values["name"], values["affiliation"], values["email"], values["website"]),
+        trusted_guest_email=trusted_guest_email,
+        ip_address=ip_address,
+        notify_replies=values.get("notify_replies", False),
+        competing_interests=values["competing_interests"],
+        quoted_passage=values.get("quoted_passage") or "",
+        quoted_version=values.get("quoted_version"),
+    )
+
+
 def claim_signed_comments(user, email: str) -> list[Comment]:
     """Make the comments signed with this newly verified address the member's: guests', imported, emailed."""
     claimed = []

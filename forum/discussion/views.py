@@ -14,7 +14,7 @@ from forum.moderation import screening
 from forum.moderation import services as moderation
 
 from . import citing, mailin, notifications, rules, services
-from .forms import EditCommentForm, FlagForm, GuestCommentForm
+from .forms import EditCommentForm, FlagForm
 from .models import Comment
 from .page import comment_form, comment_page, quotation
 
@@ -57,23 +57,14 @@ def _compose(request: HttpRequest, essay: Essay, parent: Comment | None) -> Http
         elif form.is_bound and "preview" not in request.POST:
             screening.count_form_errors(form)
         return render(request, "discussion/compose.html", context, status=400 if form.errors else 200)
-    data = form.cleaned_data
     try:
-        result = services.post_comment(
+        result = services.post_written(
+            form.cleaned_data,
             actor=actor,
             essay=essay,
             parent=parent,
-            body=data["body"],
-            submission_key=data["submission_key"],
-            guest=services.Signature(data["name"], data["affiliation"], data["email"], data["website"])
-            if isinstance(form, GuestCommentForm)
-            else None,
-            trusted_guest_email=actor.guest_email,
             ip_address=request.META.get("REMOTE_ADDR"),
-            notify_replies=data.get("notify_replies", False),
-            competing_interests=data["competing_interests"],
-            quoted_passage=data.get("quoted_passage") or "",
-            quoted_version=data.get("quoted_version"),
+            trusted_guest_email=actor.guest_email,
         )
     except DiscussionError as error:
         if not isinstance(error, Refused):

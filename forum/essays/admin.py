@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
+from forum.embed.threads import publish
 from forum.lib.markup import figure_problems
 
 from . import images
@@ -113,9 +114,10 @@ class TagAdmin(admin.ModelAdmin):
 @admin.register(Essay)
 class EssayAdmin(admin.ModelAdmin):
     form = EssayForm
-    list_display = ["title", "author", "status", "published_at", "comments_open", "text_version"]
-    list_filter = ["status", "comments_open"]
-    search_fields = ["title", "body"]
+    list_display = ["title", "author", "status", "published_at", "comments_open", "text_version", "host_url"]
+    list_filter = ["status", "comments_open", ("host_origin", admin.EmptyFieldListFilter)]
+    search_fields = ["title", "body", "host_url"]
+    actions = ["open_pages_elsewhere"]
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "published_at"
     fields = [*EssayForm.Meta.fields, "revision_note"]
@@ -130,3 +132,11 @@ class EssayAdmin(admin.ModelAdmin):
         obj.revised_by = request.user
         obj.revision_note = form.cleaned_data.get("revision_note", "")
         super().save_model(request, obj, form, change)
+
+    @admin.action(description="Open the discussions of these pages elsewhere (a moderator accepts them)")
+    def open_pages_elsewhere(self, request, queryset) -> None:
+        """A page elsewhere whose check failed (forum/embed: `host_problem` says why) opens by hand."""
+        waiting = queryset.filter(status=Essay.Status.DRAFT).exclude(host_origin="")
+        for essay in waiting:
+            publish(essay)
+        self.message_user(request, f"{len(waiting)} discussion(s) of pages elsewhere opened.")

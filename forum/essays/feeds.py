@@ -71,7 +71,7 @@ class EssaysFeed(Feed):
         return self.feed_url()
 
     def items(self) -> QuerySet[Essay]:
-        return Essay.objects.listed().select_related("author").order_by("-published_at", "-pk")
+        return Essay.objects.hosted().select_related("author").order_by("-published_at", "-pk")
 
     def item_title(self, essay: Essay) -> str:
         return essay.title

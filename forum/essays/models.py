@@ -32,8 +32,14 @@ class EssayQuerySet(models.QuerySet):
         return self.filter(status=Essay.Status.PUBLISHED, published_at__lte=timezone.now())
 
     def listed(self) -> "EssayQuerySet":
-        """Published essays that readers are shown (not the canary)."""
+        """Published essays that readers are shown (not the canary), and the discussions of pages
+        elsewhere (forum/embed) once their page was checked or a moderator accepted them: found by
+        search and in the comments' feed."""
         return self.published().filter(is_canary=False)
+
+    def hosted(self) -> "EssayQuerySet":
+        """The listed essays whose text is here: the home page, the archive, tags and the essays' feed."""
+        return self.listed().filter(host_origin="")
 
     def with_tag_list(self) -> "EssayQuerySet":
         """With their tags in the same query (`tag_list`, read by Essay.shown_tags)."""
@@ -109,6 +115,16 @@ class Essay(models.Model):
     text_version = models.PositiveIntegerField(default=1, editable=False)
     revised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # The discussion of a page that lives elsewhere (a blog that embeds it: forum/embed), not an essay
+    # written here: the page's canonical address, its origin (one the site lists), and what the page
+    # calls its thread (its data-thread, or the address). It stays a draft, shown to nobody, until the
+    # site finds the embed on that page (`host_checked_at`) or a moderator accepts it.
+    host_url = models.URLField("page elsewhere", max_length=500, blank=True, editable=False)
+    host_origin = models.CharField(max_length=200, blank=True, editable=False)
+    host_thread = models.CharField(max_length=500, blank=True, editable=False)
+    host_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    host_problem = models.CharField(max_length=300, blank=True, editable=False)  # why the check failed
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -117,6 +133,13 @@ class Essay(models.Model):
     class Meta:
         ordering = ["-published_at"]
         indexes = [models.Index(fields=["status", "-published_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["host_origin", "host_thread"],
+                condition=~models.Q(host_origin=""),
+                name="one_discussion_per_page_elsewhere",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -150,6 +173,16 @@ class Essay(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("essays:detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_elsewhere(self) -> bool:
+        """The discussion of a page on another site (forum/embed), not an essay written here."""
+        return bool(self.host_origin)
+
+    @property
+    def discussion_url(self) -> str:
+        """Where readers take part in its discussion, as mails link it: the page elsewhere, or here."""
+        return self.host_url or settings.SITE_URL + self.get_absolute_url()
 
     def _rendered(self) -> str:
         pictures = [figure.picture for figure in self.figures.all()] if self.pk else []

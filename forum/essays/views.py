@@ -35,14 +35,14 @@ def _page_of(request: HttpRequest, essays) -> Page:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "essays/home.html", {"essays": _page_of(request, Essay.objects.listed())})
+    return render(request, "essays/home.html", {"essays": _page_of(request, Essay.objects.hosted())})
 
 
 @require_GET
 def archive(request: HttpRequest) -> HttpResponse:
     """Every month with essays, newest first, and how many."""
     months = (
-        Essay.objects.listed()
+        Essay.objects.hosted()
         .annotate(month=TruncMonth("published_at"))
         .values("month")
         .annotate(essays=Count("pk"))
@@ -54,7 +54,7 @@ def archive(request: HttpRequest) -> HttpResponse:
 @require_GET
 def archive_of(request: HttpRequest, year: int, month: int | None = None) -> HttpResponse:
     """The essays of a year, or of a month."""
-    essays = Essay.objects.listed().filter(published_at__year=year)
+    essays = Essay.objects.hosted().filter(published_at__year=year)
     if month is not None:
         if not 1 <= month <= 12:
             raise Http404("No such month.")
@@ -68,14 +68,14 @@ def archive_of(request: HttpRequest, year: int, month: int | None = None) -> Htt
 
 @require_GET
 def tags(request: HttpRequest) -> HttpResponse:
-    listed = Tag.objects.filter(essays__in=Essay.objects.listed()).annotate(count=Count("essays")).order_by("name")
+    listed = Tag.objects.filter(essays__in=Essay.objects.hosted()).annotate(count=Count("essays")).order_by("name")
     return render(request, "essays/tags.html", {"tags": listed})
 
 
 @require_GET
 def tag(request: HttpRequest, slug: str) -> HttpResponse:
     tag = get_object_or_404(Tag, slug=slug)
-    essays = _page_of(request, Essay.objects.listed().filter(tags=tag))
+    essays = _page_of(request, Essay.objects.hosted().filter(tags=tag))
     return render(request, "essays/tag.html", {"tag": tag, "essays": essays})
 
 

@@ -79,6 +79,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("email_addresses", "account.EmailAddress"),
     # Members' connections to their ORCID records: they sign in with ORCID on the restored site too.
     Section("social_accounts", "socialaccount.SocialAccount"),
+    # The sites allowed to embed the discussion (forum/embed), with their owners.
+    Section("embed_origins", "embed.EmbedOrigin"),
     Section("tags", "essays.Tag"),
     Section("essays", "essays.Essay"),
     Section("essay_revisions", "essays.EssayRevision"),

@@ -1,0 +1,127 @@
+"""A discussion as the API gives it: the same comments, signatures, provenance and confirmation
+lines as the essay page, as data, each comment's text as sanitised HTML (stored when it was written)
+and as its Markdown source."""
+
+import json
+import re
+
+from django.conf import settings
+from django.urls import reverse
+
+from forum.discussion import rules
+from forum.discussion.models import Comment
+from forum.discussion.page import View, shown_comments
+from forum.essays.models import Essay
+from forum.lib.mail import comment_address
+
+# A tombstone's sentence, by status (the page says the same, discussion/_comment.html).
+GONE = {
+    Comment.Status.DELETED: "This comment was deleted by its author.",
+    Comment.Status.WITHDRAWN: "This comment was withdrawn at the request of the person it was attributed to.",
+    Comment.Status.ERASED: "This comment was erased at its writer's request.",
+}
+REMOVED = "This comment was removed by a moderator."
+
+# Our own links in a rendering ("/essays/...", "/static/..."): absolute, for a page elsewhere.
+_OWN_LINK = re.compile(r'(href|src)="/(?!/)')
+
+
+def absolute(url: str) -> str:
+    return settings.SITE_URL.rstrip("/") + url
+
+
+def thread(essay: Essay, open_now: bool) -> dict:
+    """What the API says of a discussion itself."""
+    checking = not essay.is_published
+    return {
+        "slug": essay.slug,
+        "title": essay.title,
+        "state": "checking" if checking else "open" if open_now else "closed",
+        "url": absolute(essay.get_absolute_url()),
+        "page_url": essay.discussion_url,
+        "elsewhere": essay.is_elsewhere,
+        "comments_url": absolute(reverse("api:comments", kwargs={"slug": essay.slug})),
+        "feed_url": absolute(reverse("essays:comments_feed", kwargs={"slug": essay.slug})),
+        "email_address": comment_address(essay.slug) if not checking else "",
+    }
+
+
+def discussion(essay: Essay, view: View, open_now: bool) -> bytes:
+    """A page of the discussion as JSON (the whole of it up to FORUM_PAGINATE_ABOVE comments)."""
+    page, comments, rendered = shown_comments(essay, view)
+    items = {item.comment.pk: item for item in page.thread}
+    data = {
+        "thread": thread(essay, open_now),
+        "count": page.comment_count,
+        "order": view.order,
+        "page": page.page,
+        "pages": page.pages,
+        "comments": [_comment(c, items[c.pk].depth, items[c.pk].tombstone, rendered, open_now) for c in comments],
+    }
+    return json.dumps(data).encode()
+
+
+def _absolute_links(html: str) -> str:
+    return _OWN_LINK.sub(r'\1="' + settings.SITE_URL.rstrip("/") + "/", html)
+
+
+def _comment(comment: Comment, depth: int, tombstone: bool, rendered: dict[int, bytes], open_now: bool) -> dict:
+    shown = {
+        "id": comment.pk,
+        "parent": comment.parent_id,
+        "depth": depth,
+        "url": absolute(comment.get_absolute_url()),
+    }
+    if tombstone:
+        return {**shown, "state": comment.status, "note": GONE.get(comment.status, REMOVED)}
+    proxy = comment.proxy
+    return {
+        **shown,
+        "state": comment.status,
+        "author": {
+            "name": comment.author_name,
+            "affiliation": comment.author_affiliation,
+            "website": comment.author_website,
+            "orcid": comment.author_orcid,
+            "member": comment.author_id is not None,
+        },
+        "created_at": comment.created_at.isoformat(),
+        "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
+        "competing_interests": comment.competing_interests,
+        "quoted_passage": comment.quoted_passage,
+        "html": _absolute_links(comment.body_html),
+        "source": comment.body,
+        "by_email": hasattr(comment, "received_mail"),
+        "provenance": _provenance(proxy) if proxy else None,
+        "can_reply": open_now and rules.takes_replies(comment),
+        "rendered": _absolute_links(rendered[comment.pk].decode()),
+    }
+
+
+def _provenance(proxy) -> dict:
+    return {
+        "posted_by": proxy.submitter.signature_name,
+        "received_via": proxy.get_received_via_display(),
+        "received_on": proxy.received_on.isoformat(),
+        "confirmation": proxy.confirmation,
+        "confirmed_at": proxy.confirmed_at.isoformat() if proxy.confirmed_at else None,
+    }
+
+
+def own_held(user) -> list[dict]:
+    """A member's comments not yet published (awaiting a moderator, or their email), newest first."""
+    held = Comment.objects.filter(author=user, status__in=Comment.WAITING).select_related("essay")
+    return [
+        {
+            "id": comment.pk,
+            "thread": comment.essay.slug,
+            "thread_title": comment.essay.title,
+            "state": comment.status,
+            "state_label": comment.get_status_display(),
+            "created_at": comment.created_at.isoformat(),
+            "html": comment.body_html,
+            "source": comment.body,
+            "receipt_url": absolute(reverse("discussion:receipt", kwargs={"pk": comment.pk})),
+        }
+        for comment in held.order_by("-created_at", "-pk")[:100]
+    ]

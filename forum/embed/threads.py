@@ -1,0 +1,237 @@
+"""Discussions of pages that live elsewhere: which discussion a page embeds, and checking that page.
+
+A page names its discussion by its canonical address (`data-page`) or by an id of its own
+(`data-thread`). A page of this site (an essay's address) embeds that essay's discussion. Any other
+page gets a discussion of its own, an `Essay` with no text of ours and `host_*` set, made the first
+time a page of a listed origin asks for it. Its Origin header could be forged outside a browser, so
+it stays a draft, shown to nobody and mailed about to nobody, until the site has fetched the page
+itself and found the embed there (taking the page's title), or a moderator accepts it.
+"""
+
+import hashlib
+import ipaddress
+import socket
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import requests
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.tasks import task
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+
+from forum.essays.models import Essay
+from forum.lib.errors import DiscussionError
+from forum.lib.redirects import origin_of
+
+from .origins import owner_of, site_origin
+
+MAX_ADDRESS = 500
+MAX_THREAD_ID = 200
+
+
+class ThreadError(DiscussionError):
+    """No discussion for this page: `code` for programs, the sentence for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def canonical(page: str) -> str:
+    """A page's address as its discussion knows it: without its fragment."""
+    parts = urlsplit(page.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
+
+
+def essay_of(page: str) -> Essay | None:
+    """The published essay of this site at this address, if it is one of ours."""
+    if origin_of(page) != site_origin():
+        return None
+    try:
+        match = resolve(urlsplit(page).path)
+    except Resolver404:
+        return None
+    if match.view_name != "essays:detail":
+        return None
+    return Essay.objects.listed().filter(slug=match.kwargs["slug"]).first()
+
+
+def discussion_for(origin: str, page: str, thread: str = "") -> Essay:
+    """The discussion a page of a listed `origin` embeds, made (as a draft, its page to be checked) if
+    it is new. ThreadError when the page cannot have one."""
+    if not page or len(page) > MAX_ADDRESS or origin_of(page) is None:
+        raise ThreadError("invalid_page", "The page's address (data-page) must be an absolute http(s) address.")
+    if len(thread) > MAX_THREAD_ID or any(ord(c) < 32 for c in thread):
+        raise ThreadError("invalid_thread", "The thread's id (data-thread) is at most 200 characters of text.")
+    page = canonical(page)
+    if (ours := essay_of(page)) is not None:
+        return ours
+    if origin_of(page) != origin:
+        raise ThreadError("page_elsewhere", "A site can only open discussions of its own pages.")
+    key = thread or page
+    found = Essay.objects.filter(host_origin=origin, host_thread=key).first()
+    return found if found is not None else _open(origin, page, key)
+
+
+def _open(origin: str, page: str, key: str) -> Essay:
+    owner = owner_of(origin)
+    if owner is None:
+        raise ThreadError("no_owner", "This site has no administrator yet to own the discussions of other pages.")
+    digest = hashlib.sha256(f"{origin}\n{key}".encode()).hexdigest()[:12]
+    essay = Essay(
+        title=page[:250],
+        slug=f"elsewhere-{digest}",
+        author=owner,
+        body="",
+        status=Essay.Status.DRAFT,
+        host_url=page,
+        host_origin=origin,
+        host_thread=key,
+    )
+    try:
+        with transaction.atomic():
+            essay.save()
+            transaction.on_commit(lambda: check_page.enqueue(essay.pk))
+    except IntegrityError:  # the same page, asked twice at the same moment
+        return Essay.objects.get(host_origin=origin, host_thread=key)
+    return essay
+
+
+# --- Checking the page ---------------------------------------------------------------------------
+
+
+@task
+def check_page(essay_id: int) -> str:
+    """Fetch a new discussion's page; publish the discussion if the embed is there (taking its title)."""
+    essay = Essay.objects.filter(pk=essay_id, status=Essay.Status.DRAFT).exclude(host_origin="").first()
+    if essay is None:
+        return "nothing to check"
+    try:
+        found = embeds_on(fetch(essay.host_url))
+    except PageError as error:
+        return _failed(essay, str(error))
+    if not any(embed.names(essay) for embed in found.embeds):
+        return _failed(essay, "The page does not have the discussion's script (embed.js) for this thread.")
+    publish(essay, title=found.title)
+    return "published"
+
+
+def _failed(essay: Essay, problem: str) -> str:
+    Essay.objects.filter(pk=essay.pk).update(host_problem=problem[:300])
+    return problem
+
+
+def publish(essay: Essay, title: str = "") -> None:
+    """The page was found to embed it, or a moderator accepted it: readers see it from now."""
+    now = timezone.now()
+    essay.title = (title or essay.title)[:250]
+    essay.status, essay.published_at, essay.host_checked_at, essay.host_problem = Essay.Status.PUBLISHED, now, now, ""
+    essay.save()
+
+
+class PageError(Exception):
+    """The page could not be read: the sentence says why."""
+
+
+def fetch(url: str) -> bytes:
+    """The page at `url` (following up to three redirects), within a timeout and a size limit, never
+    from a private, loopback or link-local address (unless FORUM_EMBED_CHECK_PRIVATE_ADDRESSES: tests)."""
+    for _hop in range(4):
+        _refuse_private(url)
+        try:
+            response = requests.get(
+                url,
+                timeout=settings.FORUM_EMBED_CHECK_TIMEOUT,
+                stream=True,
+                allow_redirects=False,
+                headers={"User-Agent": f"{settings.SITE_NAME} discussion check (+{settings.SITE_URL})"},
+            )
+        except requests.RequestException as error:
+            raise PageError(f"The page could not be fetched ({type(error).__name__}).") from None
+        with response:
+            if response.is_redirect:
+                url = urljoin(url, response.headers.get("Location", ""))
+                continue
+            if response.status_code != 200:
+                raise PageError(f"The page answered {response.status_code}.")
+            body = b""
+            for chunk in response.iter_content(65536):
+                body += chunk
+                if len(body) > settings.FORUM_EMBED_CHECK_MAX_BYTES:
+                    raise PageError("The page is larger than the check reads.")
+            return body
+    raise PageError("The page redirects too often.")
+
+
+def _refuse_private(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PageError("The page's address is not an http(s) address.")
+    if settings.FORUM_EMBED_CHECK_PRIVATE_ADDRESSES:
+        return
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except (OSError, UnicodeError):
+        raise PageError("The page's host name is not known.") from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            raise PageError("The page's host is a private, loopback or reserved address.")
+
+
+@dataclass(frozen=True)
+class Embed:
+    """One embed.js script tag of this site, as a page has it."""
+
+    page: str
+    thread: str
+
+    def names(self, essay: Essay) -> bool:
+        if self.thread:
+            return self.thread == essay.host_thread
+        return bool(self.page) and canonical(self.page) == essay.host_url
+
+
+@dataclass(frozen=True)
+class Found:
+    title: str
+    embeds: list[Embed]
+
+
+def embeds_on(html: bytes) -> Found:
+    """The page's title (Open Graph's, else <title>) and this site's embed scripts on it."""
+    reader = _PageReader()
+    reader.feed(html.decode("utf-8", errors="replace"))
+    reader.close()
+    title = " ".join((reader.og_title or "".join(reader.title)).split())
+    return Found(title=title, embeds=reader.embeds)
+
+
+class _PageReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title: list[str] = []
+        self.og_title = ""
+        self.embeds: list[Embed] = []
+        self._in_title = False
+        self._script = settings.SITE_URL.rstrip("/") + "/embed.js"  # the host's own /embed.js is not ours
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "title":
+            self._in_title = True
+        elif tag == "meta" and values.get("property") == "og:title":
+            self.og_title = self.og_title or values.get("content", "")
+        elif tag == "script" and values.get("src", "").split("?")[0] == self._script:
+            self.embeds.append(Embed(page=values.get("data-page", ""), thread=values.get("data-thread", "")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title.append(data)

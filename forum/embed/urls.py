@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "embed"
+
+urlpatterns = [
+    path("signin/", views.signin, name="signin"),
+]

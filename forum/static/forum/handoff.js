@@ -1,0 +1,13 @@
+// The last page of an embed's sign-in popup (forum/embed/views.py signin): hands the member's token
+// to the page that opened the popup, only if that page is on the listed origin, then closes.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("forum-handoff").textContent);
+  if (window.opener) {
+    window.opener.postMessage({ type: "forum-token", token: data.token, name: data.name }, data.origin);
+    window.close();
+  } else {
+    document.getElementById("handoff-status").textContent =
+      "This window lost track of the page you came from: go back to it and choose “Sign in by leaving this page”.";
+  }
+})();

@@ -1,0 +1,399 @@
+"""The JSON API (/api/v1/, docs/api.md): every endpoint for every kind of caller, CORS, bad input."""
+
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import signing
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from forum.discussion.forms import FORM_SHOWN_SALT
+from forum.discussion.models import Comment
+from forum.embed import threads, tokens
+from forum.embed.models import EmbedOrigin
+from forum.essays.models import Essay
+from tests.conftest import add_comment, submit_for_paul
+
+BLOG = "https://blog.example.org"
+API = "/api/v1"
+
+
+@pytest.fixture(autouse=True)
+def _listed(settings):
+    settings.FORUM_EMBED_ORIGINS = [BLOG]
+    settings.SITE_URL = "http://testserver"
+
+
+def shown_a_minute_ago() -> str:
+    return signing.dumps(int(time.time()) - 60, salt=FORM_SHOWN_SALT)
+
+
+def call(client: Client, method: str, path: str, body=None, origin: str | None = BLOG, token: str = "", **headers):
+    if origin:
+        headers["HTTP_ORIGIN"] = origin
+    if token:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    if method == "get":
+        return client.get(API + path, **headers)
+    payload = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post(API + path, payload, content_type=headers.pop("content_type", "application/json"), **headers)
+
+
+def guest_comment(**fields) -> dict:
+    return {
+        "body": "A guest's view of soft alliances.",
+        "name": "T.V. Paul",
+        "affiliation": "McGill University",
+        "email": "tv.paul@example.edu",
+        "submission_key": str(uuid.uuid4()),
+        "shown_at": shown_a_minute_ago(),
+        **fields,
+    }
+
+
+# --- Reading -------------------------------------------------------------------------------------
+
+
+def test_it_reads_the_discussion_as_the_page_shows_it(client, essay, author, moderator):
+    first = add_comment(essay, author_name="Rajesh", author_affiliation="Delhi", body="On *alliances*: $x^2$.")
+    paul = submit_for_paul(essay, author)
+    Comment.objects.filter(pk=paul.pk).update(status="published")
+    answer = call(client, "get", f"/threads/{essay.slug}/comments")
+    assert answer.status_code == 200 and answer["Access-Control-Allow-Origin"] == BLOG
+    data = answer.json()
+    assert data["count"] == 2 and data["thread"]["state"] == "open"
+    rajesh, posted = data["comments"]
+    assert rajesh["author"] == {"name": "Rajesh", "affiliation": "Delhi", "website": "", "orcid": "", "member": False}
+    assert (
+        rajesh["source"] == "On *alliances*: $x^2$."
+        and "<math" in rajesh["html"]
+        and "<em>alliances</em>" in rajesh["html"]
+    )
+    assert posted["provenance"]["posted_by"] == author.signature_name
+    assert posted["provenance"]["confirmation"] == "unconfirmed"
+    assert "Posted on their behalf by" in posted["rendered"] and "Not yet confirmed by" in posted["rendered"]
+    assert (
+        'href="http://testserver/' in posted["rendered"] and 'href="/' not in posted["rendered"]
+    )  # for pages elsewhere
+    assert rajesh["id"] == first.pk and rajesh["can_reply"] is True
+
+
+def test_a_read_is_kept_like_the_page_and_answers_304_in_few_queries(client, essay):
+    for number in range(30):
+        add_comment(essay, body=f"Comment {number}.")
+    path = f"/threads/{essay.slug}/comments"
+    first = call(client, "get", path)
+    with CaptureQueriesContext(connection) as queries:
+        again = call(client, "get", path)
+    assert again.content == first.content and len(queries) <= 5
+    with CaptureQueriesContext(connection) as queries:
+        unchanged = call(client, "get", path, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert unchanged.status_code == 304 and len(queries) <= 5
+    add_comment(essay, body="A new one.")
+    changed = call(client, "get", path, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200 and changed.json()["count"] == 31
+
+
+def test_tombstones_say_why_and_hold_no_text(client, essay):
+    parent = add_comment(essay, body="Words taken back.")
+    add_comment(essay, parent=parent, body="A reply.")
+    Comment.objects.filter(pk=parent.pk).update(status="deleted", version=5)
+    essay.save()
+    gone = call(client, "get", f"/threads/{essay.slug}/comments").json()["comments"][0]
+    assert gone["note"] == "This comment was deleted by its author." and gone.get("source") is None
+
+
+def test_an_unknown_or_unpublished_thread_is_a_json_404(client, essay):
+    Essay.objects.filter(pk=essay.pk).update(status="draft")
+    for path in (f"/threads/{essay.slug}/comments", "/threads/nothing-here/comments", f"/threads/{essay.slug}"):
+        answer = call(client, "get", path)
+        assert answer.status_code == 404 and answer.json()["code"] == "unknown_thread"
+
+
+# --- Origins and CORS -----------------------------------------------------------------------------
+
+
+def test_an_unlisted_origin_gets_no_data_and_no_cors(client, essay):
+    add_comment(essay, body="Not for every site.")
+    answer = call(client, "get", f"/threads/{essay.slug}/comments", origin="https://elsewhere.example")
+    assert answer.status_code == 403 and answer.json()["code"] == "origin_not_allowed"
+    assert "Access-Control-Allow-Origin" not in answer and b"Not for every site" not in answer.content
+
+
+def test_a_preflight_is_answered_for_listed_origins_only(client, essay):
+    path = f"{API}/threads/{essay.slug}/comments"
+    ask = {
+        "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST",
+        "HTTP_ACCESS_CONTROL_REQUEST_HEADERS": "authorization,content-type",
+    }
+    listed = client.options(path, HTTP_ORIGIN=BLOG, **ask)
+    assert listed.status_code == 200 and listed["Access-Control-Allow-Origin"] == BLOG
+    assert "authorization" in listed["Access-Control-Allow-Headers"]
+    assert "Access-Control-Allow-Credentials" not in listed  # identity is the token, never a cookie
+    other = client.options(path, HTTP_ORIGIN="https://elsewhere.example", **ask)
+    assert "Access-Control-Allow-Origin" not in other
+
+
+def test_origins_listed_in_the_admin_are_allowed_at_once(client, essay, settings):
+    settings.FORUM_EMBED_ORIGINS = []
+    assert call(client, "get", f"/threads/{essay.slug}/comments").status_code == 403
+    EmbedOrigin.objects.create(origin=BLOG)
+    assert call(client, "get", f"/threads/{essay.slug}/comments").status_code == 200
+
+
+def test_cors_is_not_given_outside_the_api(client, essay):
+    page = client.get(essay.get_absolute_url(), HTTP_ORIGIN=BLOG)
+    assert "Access-Control-Allow-Origin" not in page
+
+
+# --- Posting, by role ----------------------------------------------------------------------------
+
+
+def test_a_guest_posts_and_is_mailed_a_link(client, essay, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = call(client, "post", f"/threads/{essay.slug}/comments", guest_comment())
+    assert answer.status_code == 201
+    posted = answer.json()
+    assert posted["state"] == "awaiting" and posted["mail_sent"] and "tv.paul@example.edu" in posted["message"]
+    assert Comment.objects.get(pk=posted["id"]).author_name == "T.V. Paul"
+    assert [message.to for message in mailoutbox] == [["tv.paul@example.edu"]]
+
+
+def test_the_same_form_sent_twice_makes_one_comment(client, essay):
+    sent = guest_comment()
+    first = call(client, "post", f"/threads/{essay.slug}/comments", sent)
+    again = call(client, "post", f"/threads/{essay.slug}/comments", sent)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"] and again.json()["created"] is False
+    assert Comment.objects.count() == 1
+
+
+def test_a_member_posts_with_their_token_and_is_published_at_once(client, essay, member):
+    token = tokens.issue(member, BLOG)
+    body = {"body": "A member's view.", "submission_key": str(uuid.uuid4()), "shown_at": shown_a_minute_ago()}
+    answer = call(client, "post", f"/threads/{essay.slug}/comments", body, token=token)
+    assert answer.status_code == 201 and answer.json()["state"] == "published"
+    comment = Comment.objects.get(pk=answer.json()["id"])
+    assert (comment.author, comment.author_name) == (member, member.signature_name)
+
+
+def test_a_moderators_comment_is_never_held(client, essay, moderator, settings):
+    token = tokens.issue(moderator, BLOG)
+    body = {"body": "Moderating.", "submission_key": str(uuid.uuid4()), "shown_at": shown_a_minute_ago()}
+    assert call(client, "post", f"/threads/{essay.slug}/comments", body, token=token).json()["state"] == "published"
+
+
+def test_a_session_cookie_is_not_an_identity_here(client, essay, member):
+    client.force_login(member)
+    answer = call(client, "get", "/me")
+    assert answer.status_code == 401 and answer.json()["code"] == "sign_in"
+    # A member's session alone posts nothing as them: without a guest's signature it is refused.
+    body = {"body": "Forged?", "submission_key": str(uuid.uuid4()), "shown_at": shown_a_minute_ago()}
+    refused = call(client, "post", f"/threads/{essay.slug}/comments", body)
+    assert refused.status_code == 422 and set(refused.json()["fields"]) >= {"name", "email"}
+
+
+def test_a_token_works_only_from_its_origin_and_not_after_the_password_changes(client, member, settings):
+    token = tokens.issue(member, BLOG)
+    assert call(client, "get", "/me", token=token).json()["name"] == member.signature_name
+    settings.FORUM_EMBED_ORIGINS = [BLOG, "https://other.example"]
+    elsewhere = call(client, "get", "/me", token=token, origin="https://other.example")
+    assert elsewhere.status_code == 401 and "another site" in elsewhere.json()["message"]
+    member.set_password("a new password 2")
+    member.save()
+    assert call(client, "get", "/me", token=token).json()["code"] == "token_invalid"
+    assert call(client, "get", "/me", token="forged.token").status_code == 401
+    settings.FORUM_EMBED_TOKEN_MAX_AGE = -1
+    assert "expired" in call(client, "get", "/me", token=tokens.issue(member, BLOG)).json()["message"]
+
+
+def test_a_member_lists_their_own_held_comments(client, essay, member):
+    waiting = add_comment(essay, author=member, body="Waiting for a moderator.", status="pending")
+    add_comment(essay, author=member, body="Already published.")
+    held = call(client, "get", "/me/held", token=tokens.issue(member, BLOG))
+    assert [item["id"] for item in held.json()] == [waiting.pk] and held.json()[0]["state"] == "pending"
+    assert call(client, "get", "/me/held").status_code == 401
+
+
+def test_a_form_starts_with_a_key_and_a_signed_time(client, essay, member):
+    anonymous = call(client, "get", f"/threads/{essay.slug}/form").json()
+    assert anonymous["open"] and anonymous["member"] is None and uuid.UUID(anonymous["submission_key"])
+    signed_in = call(client, "get", f"/threads/{essay.slug}/form", token=tokens.issue(member, BLOG)).json()
+    assert signed_in["member"]["name"] == member.signature_name
+
+
+def test_preview_renders_and_sanitises_without_saving(client, essay):
+    answer = call(client, "post", f"/threads/{essay.slug}/preview", {"body": "**Yes** <script>alert(1)</script>"})
+    assert answer.status_code == 200 and "<strong>Yes</strong>" in answer.json()["html"]
+    assert "<script" not in answer.json()["html"] and Comment.objects.count() == 0
+
+
+def test_a_closed_discussion_refuses_a_comment_with_a_sentence(client, essay):
+    Essay.objects.filter(pk=essay.pk).update(comments_open=False)
+    answer = call(client, "post", f"/threads/{essay.slug}/comments", guest_comment())
+    assert answer.status_code == 409 and answer.json()["code"] == "closed" and Comment.objects.count() == 0
+
+
+# --- Bad input ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ("{not json", 400, "malformed"),
+        (json.dumps({"body": 5, "submission_key": str(uuid.uuid4())}), 422, "invalid"),
+        (json.dumps({"body": "No key"}), 422, "invalid"),
+        (json.dumps(["a", "list"]), 422, "invalid"),
+    ],
+)
+def test_malformed_or_mistyped_bodies_get_a_json_error(client, essay, body, status, code):
+    answer = call(client, "post", f"/threads/{essay.slug}/comments", body)
+    assert answer.status_code == status and answer.json()["code"] == code and answer.json()["message"]
+    assert Comment.objects.count() == 0
+
+
+def test_a_body_not_sent_as_json_is_refused(client, essay):
+    answer = call(
+        client, "post", f"/threads/{essay.slug}/comments", json.dumps(guest_comment()), content_type="text/plain"
+    )
+    assert answer.status_code == 415 and answer.json()["code"] == "json_only"
+
+
+def test_an_oversized_comment_gets_a_field_error(client, essay, settings):
+    answer = call(client, "post", f"/threads/{essay.slug}/comments", guest_comment(body="x" * 20_001))
+    assert answer.status_code == 422 and "the limit is 20,000" in answer.json()["fields"]["body"][0]
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    huge = call(client, "post", f"/threads/{essay.slug}/comments", guest_comment(body="y" * 5000))
+    assert huge.status_code == 413 and huge.json()["code"] == "too_large"
+
+
+def test_a_robot_in_a_hurry_is_refused_and_told_how_to_resend(client, essay):
+    answer = call(client, "post", f"/threads/{essay.slug}/comments", guest_comment(shown_at=""))
+    assert answer.status_code == 422 and answer.json()["code"] == "too_fast"
+    fresh = answer.json()["fields"]["shown_at"][0]
+    assert signing.loads(fresh, salt=FORM_SHOWN_SALT)
+    trapped = call(client, "post", f"/threads/{essay.slug}/comments", guest_comment(homepage_url="http://spam"))
+    assert trapped.json()["code"] == "honeypot"
+
+
+def test_a_reply_to_a_comment_of_another_thread_is_refused(client, essay, author):
+    other = Essay.objects.create(title="Other", slug="other", author=author, body="x", status="published")
+    elsewhere = add_comment(other, body="Over there.")
+    answer = call(client, "post", f"/threads/{essay.slug}/comments", guest_comment(parent=elsewhere.pk))
+    assert answer.status_code == 404 and answer.json()["code"] == "unknown_parent"
+
+
+def test_the_schema_is_openapi_and_names_every_endpoint(client):
+    schema = client.get(f"{API}/openapi.json").json()
+    assert schema["openapi"].startswith("3.1")
+    assert set(schema["paths"]) == {
+        f"{API}/threads",
+        f"{API}/threads/{{slug}}",
+        f"{API}/threads/{{slug}}/comments",
+        f"{API}/threads/{{slug}}/form",
+        f"{API}/threads/{{slug}}/preview",
+        f"{API}/me",
+        f"{API}/me/held",
+    }
+
+
+# --- Pages elsewhere ------------------------------------------------------------------------------
+
+
+class Blog:
+    """A blog on loopback whose page embeds (or does not embed) a discussion."""
+
+    def __init__(self, html: str) -> None:
+        body = html.encode()
+
+        class Page(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        self.origin = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def blog_with_the_embed(settings, admin_user):
+    def make(tag: str) -> Blog:
+        blog = Blog(f"<html><head><title>Alliances, softly</title></head><body>{tag}</body></html>")
+        settings.FORUM_EMBED_ORIGINS = [blog.origin]
+        settings.FORUM_EMBED_CHECK_PRIVATE_ADDRESSES = True
+        return blog
+
+    return make
+
+
+def test_a_page_elsewhere_opens_a_discussion_once_its_page_is_checked(
+    client, blog_with_the_embed, admin_user, django_capture_on_commit_callbacks
+):
+    blog = blog_with_the_embed('<script src="http://testserver/embed.js" data-thread="post-17" async></script>')
+    page = blog.origin + "/2013/05/alliances.html"
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = call(client, "get", f"/threads?page={page}&thread=post-17", origin=blog.origin)
+    assert answer.status_code == 202 and answer.json()["state"] == "checking"
+    essay = Essay.objects.get(host_thread="post-17")
+    assert essay.is_published and essay.title == "Alliances, softly" and essay.author == admin_user
+    assert call(client, "get", f"/threads?page={page}&thread=post-17", origin=blog.origin).json()["state"] == "open"
+    # Found by search and in the comments' feed, never on the home page, archive or tags.
+    assert essay in Essay.objects.listed() and essay not in Essay.objects.hosted()
+    assert "Alliances, softly" not in client.get("/").text
+
+
+def test_a_page_without_the_embed_stays_closed_and_says_why(
+    client, blog_with_the_embed, django_capture_on_commit_callbacks
+):
+    blog = blog_with_the_embed("<p>No script here.</p>")
+    with django_capture_on_commit_callbacks(execute=True):
+        call(client, "get", f"/threads?page={blog.origin}/post.html", origin=blog.origin)
+    essay = Essay.objects.get(host_origin=blog.origin)
+    assert not essay.is_published and "does not have the discussion's script" in essay.host_problem
+    answer = call(client, "post", f"/threads/{essay.slug}/comments", guest_comment(), origin=blog.origin)
+    assert answer.status_code == 404 and Comment.objects.count() == 0
+
+
+def test_a_site_opens_discussions_of_its_own_pages_only(client, admin_user):
+    answer = call(client, "get", "/threads?page=https://victim.example/post")
+    assert answer.status_code == 400 and answer.json()["code"] == "page_elsewhere"
+    assert not Essay.objects.filter(host_origin__gt="").exists()
+    assert call(client, "get", "/threads?page=not-a-url").json()["code"] == "invalid_page"
+
+
+def test_the_check_never_fetches_a_private_address(settings):
+    settings.FORUM_EMBED_CHECK_PRIVATE_ADDRESSES = False
+    for address in ("http://127.0.0.1/", "http://10.0.0.7/", "http://[::1]/", "http://169.254.169.254/latest/"):
+        with pytest.raises(threads.PageError, match="private"):
+            threads.fetch(address)
+
+
+def test_an_essay_here_is_found_by_its_address_from_any_listed_site(client, essay):
+    answer = call(client, "get", f"/threads?page=http://testserver{essay.get_absolute_url()}")
+    assert answer.status_code == 200 and answer.json()["slug"] == essay.slug
+
+
+def test_a_moderator_opens_a_page_whose_check_failed_from_the_admin(
+    client, blog_with_the_embed, admin_user, django_capture_on_commit_callbacks
+):
+    blog = blog_with_the_embed("<p>The script is added by the blog's own JavaScript.</p>")
+    with django_capture_on_commit_callbacks(execute=True):
+        call(client, "get", f"/threads?page={blog.origin}/post.html", origin=blog.origin)
+    essay = Essay.objects.get(host_origin=blog.origin)
+    assert not essay.is_published
+    admin = Client()
+    admin.force_login(admin_user)
+    admin.post("/admin/essays/essay/", {"action": "open_pages_elsewhere", "_selected_action": [essay.pk]})
+    essay.refresh_from_db()
+    assert essay.is_published and essay.host_checked_at is not None
