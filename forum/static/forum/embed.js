@@ -211,7 +211,8 @@
     var text = form.elements.body;
     text.value = localStorage.getItem(draftKey) || "";
     text.addEventListener("input", function () { localStorage.setItem(draftKey, text.value); });
-    api("/threads/" + thread.slug + "/form").then(function (answer) { start = answer.data; });
+    // The form's key and signed time: asked as it is shown, awaited by a quick first send.
+    var starting = api("/threads/" + thread.slug + "/form").then(function (answer) { start = answer.data; });
 
     function tell(problem, alert) {
       says.replaceChildren(status(problem.message, alert));
@@ -227,7 +228,9 @@
     }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      if (!start) return offline();
+      starting.then(send, offline);
+    });
+    function send() {
       var values = { submission_key: start.submission_key, shown_at: start.shown_at, parent: parent ? parent.id : null };
       Array.prototype.forEach.call(form.elements, function (input) {
         if (input.name) values[input.name] = input.type === "checkbox" ? input.checked : input.value;
@@ -241,7 +244,7 @@
           root.querySelector("section").append(status(opened));
         });
       }, offline);
-    });
+    }
     return form;
   }
 
