@@ -335,6 +335,8 @@ _THREAD = THREAD.encode()
 _frames: Recent[tuple[bytes, ...]] = Recent(entries=256)
 # The last whole pages public readers were served, by page key.
 _recent: Recent[tuple[bytes, ...]] = Recent(entries=32)
+# The last discussions the API gave (public_data): apart, so that API traffic does not push pages out.
+_data: Recent[tuple[bytes, ...]] = Recent(entries=32)
 
 
 def kept_frame(essay: Essay, frame: Hashable, render: Callable[[], str]) -> tuple[bytes, ...]:
@@ -383,6 +385,7 @@ def response_of(chunks: list[bytes]) -> HttpResponse:
 def forget() -> None:
     """Drop this process's kept pages, frames, comments, discussions and readers' own things (tests)."""
     _recent.clear()
+    _data.clear()
     _frames.clear()
     _comments.clear()
     _threads.clear()
@@ -444,7 +447,7 @@ def public_data(request: HttpRequest, essay: Essay, variant: Iterable, make: Cal
     etag, modified = quote_etag(data_key.replace(":", "-")), essay.last_modified.timestamp()
     response = get_conditional_response(request, etag=etag, last_modified=int(modified))
     if response is None:
-        response = response_of(list(_recent.get(data_key, lambda: (make(),))))
+        response = response_of(list(_data.get(data_key, lambda: (make(),))))
         response["Content-Type"] = "application/json"
     response["ETag"], response["Last-Modified"] = etag, http_date(modified)
     patch_cache_control(response, private=True, no_cache=True)

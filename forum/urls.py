@@ -3,7 +3,7 @@ from django.urls import include, path
 
 import forum.converters  # noqa: F401  (registers <id:...>)
 from forum.accounts.urls import people_urlpatterns
-from forum.api.views import api
+from forum.api import views as api_views
 from forum.embed import views as embed_views
 from forum.essays import views as essay_views
 from forum.lib.health import healthz
@@ -25,8 +25,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("privacy/", privacy, name="privacy"),
     path("search/", include("forum.search.urls")),
-    path("media/<path:path>", media, name="media"),
-    path("api/v1/", api.urls),  # the JSON API (docs/api.md), its schema at /api/v1/openapi.json
+    path("media/<path:path>", media, name="media"),  # essays' pictures, wherever they are kept
+    path("api/v1/", api_views.api.urls),  # the JSON API (docs/api.md), its schema at /api/v1/openapi.json
+    path("api/v1/<path:rest>", api_views.not_found),  # the API answers JSON, even for a wrong address
     path("embed.js", embed_views.script, name="embed_script"),  # what pages elsewhere load (docs/embed.md)
-    path("embed/", include("forum.embed.urls")),  # essays' pictures, wherever they are kept
+    path("embed/", include("forum.embed.urls")),  # the sign-in popup of an embedded discussion
 ]

@@ -299,6 +299,7 @@ def test_the_schema_is_openapi_and_names_every_endpoint(client):
         f"{API}/threads/{{slug}}/preview",
         f"{API}/me",
         f"{API}/me/held",
+        f"{API}/held",
     }
 
 
@@ -309,14 +310,15 @@ class Blog:
     """A blog on loopback whose page embeds (or does not embed) a discussion."""
 
     def __init__(self, html: str) -> None:
-        body = html.encode()
+        self.html = html.encode()
+        blog = self
 
         class Page(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(blog.html)
 
             def log_message(self, *args) -> None:
                 pass
@@ -397,3 +399,118 @@ def test_a_moderator_opens_a_page_whose_check_failed_from_the_admin(
     admin.post("/admin/essays/essay/", {"action": "open_pages_elsewhere", "_selected_action": [essay.pk]})
     essay.refresh_from_db()
     assert essay.is_published and essay.host_checked_at is not None
+
+
+def test_a_guest_lists_their_waiting_comments_by_the_receipts_their_posts_were_given(client, essay):
+    first = call(client, "post", f"/threads/{essay.slug}/comments", guest_comment()).json()
+    second = call(client, "post", f"/threads/{essay.slug}/comments", guest_comment(body="Another view.")).json()
+    Comment.objects.filter(pk=second["id"]).update(status="published")
+    receipts = ",".join([first["receipt"], second["receipt"], "forged:receipt", tokens.receipt(999_999)])
+    held = call(client, "get", f"/held?receipts={receipts}").json()
+    assert [(item["id"], item["state"]) for item in held] == [(first["id"], "awaiting")]
+    assert call(client, "get", "/held").json() == []
+
+
+def test_a_members_comment_has_no_receipt_and_no_receipt_lists_it(client, essay, member):
+    waiting = add_comment(essay, author=member, body="Waiting.", status="pending")
+    assert call(client, "get", f"/held?receipts={tokens.receipt(waiting.pk)}").json() == []
+    body = {"body": "Mine.", "submission_key": str(uuid.uuid4()), "shown_at": shown_a_minute_ago()}
+    posted = call(client, "post", f"/threads/{essay.slug}/comments", body, token=tokens.issue(member, BLOG))
+    assert posted.json()["receipt"] == ""
+
+
+# --- What a review of the first version found --------------------------------------------------------
+
+
+def test_tracking_parameters_do_not_split_a_pages_discussion():
+    assert threads.canonical("https://Blog.example.org/post?utm_source=x&p=12&fbclid=y&m=1#c3") == (
+        "https://blog.example.org/post?p=12"
+    )
+
+
+def test_a_page_that_relies_on_its_canonical_link_is_found_by_the_check(
+    client, blog_with_the_embed, django_capture_on_commit_callbacks
+):
+    blog = blog_with_the_embed("")
+    page = blog.origin + "/2013/05/alliances.html"
+    blog.html = (
+        f'<html><head><title>Softly</title><link rel="canonical" href="{page}"></head>'
+        '<body><script src="http://testserver/embed.js" async></script></body></html>'
+    ).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        call(client, "get", f"/threads?page={page}?utm_source=mail", origin=blog.origin)
+    assert Essay.objects.get(host_origin=blog.origin).is_published
+
+
+def test_a_forged_first_request_cannot_keep_a_thread_from_its_real_page(
+    client, blog_with_the_embed, django_capture_on_commit_callbacks
+):
+    blog = blog_with_the_embed("<p>Not yet written.</p>")
+    with django_capture_on_commit_callbacks(execute=True):  # a forger, before the post exists
+        call(client, "get", f"/threads?page={blog.origin}/no-such-page&thread=post-18", origin=blog.origin)
+    draft = Essay.objects.get(host_thread="post-18")
+    assert not draft.is_published
+    Essay.objects.filter(pk=draft.pk).update(updated_at=draft.updated_at - threads.CHECK_AGAIN_AFTER * 2)
+    blog.html = b'<script src="http://testserver/embed.js" data-thread="post-18" async></script>'  # now it is
+    with django_capture_on_commit_callbacks(execute=True):  # the real page asks: it is checked again
+        call(client, "get", f"/threads?page={blog.origin}/2013/05/post-18.html&thread=post-18", origin=blog.origin)
+    draft.refresh_from_db()
+    assert draft.is_published and draft.host_url == f"{blog.origin}/2013/05/post-18.html"
+
+
+def test_new_discussions_asked_from_one_place_are_limited(client, admin_user, settings):
+    for number in range(threads.NEW_PER_HOUR):
+        assert call(client, "get", f"/threads?page={BLOG}/post-{number}").status_code == 202
+    refused = call(client, "get", f"{'/threads'}?page={BLOG}/one-more")
+    assert refused.status_code == 429 and refused.json()["code"] == "too_many"
+    assert Essay.objects.filter(host_origin=BLOG).count() == threads.NEW_PER_HOUR
+
+
+def test_an_origin_taken_off_the_list_in_bulk_is_refused_at_once(client, essay, settings):
+    settings.FORUM_EMBED_ORIGINS = []
+    EmbedOrigin.objects.create(origin=BLOG)
+    assert call(client, "get", f"/threads/{essay.slug}/comments").status_code == 200
+    EmbedOrigin.objects.all().delete()  # as the admin's "delete selected" does
+    assert call(client, "get", f"/threads/{essay.slug}/comments").status_code == 403
+
+
+def test_the_same_form_sent_again_says_so(client, essay):
+    sent = guest_comment()
+    call(client, "post", f"/threads/{essay.slug}/comments", sent)
+    again = call(client, "post", f"/threads/{essay.slug}/comments", sent).json()
+    assert again["message"].startswith("This comment was sent before")
+
+
+def test_any_other_api_address_is_a_json_404(client, db):
+    answer = call(client, "get", "/no/such/thing")
+    assert answer.status_code == 404 and answer.json()["code"] == "not_found"
+
+
+def test_a_link_to_a_comment_gets_the_page_that_shows_it(client, essay, settings):
+    settings.FORUM_PAGINATE_ABOVE, settings.FORUM_THREADS_PER_PAGE = 2, 1
+    comments = [add_comment(essay, body=f"Thread {number}.") for number in range(4)]
+    answer = call(client, "get", f"/threads/{essay.slug}/comments?comment={comments[2].pk}").json()
+    assert answer["page"] == 3 and [c["id"] for c in answer["comments"]] == [comments[2].pk]
+
+
+def test_the_sign_in_hands_back_the_embeds_own_state(client, member):
+    client.force_login(member)
+    back = f"{BLOG}/post.html"
+    answer = client.post(f"/embed/signin/?origin={BLOG}&state=abc123&return={back}")
+    assert answer.status_code == 302 and answer["Location"].startswith(back + "#forum-token=")
+    assert answer["Location"].endswith("&forum-state=abc123")
+    popup = client.post(f"/embed/signin/?origin={BLOG}&state=abc123")
+    assert b'"state": "abc123"' in popup.content and popup["Cross-Origin-Opener-Policy"] == "unsafe-none"
+
+
+def test_the_sign_in_returns_only_to_a_page_of_the_listed_origin(client, member):
+    client.force_login(member)
+    for elsewhere in (
+        "https://evil.example/post",
+        "//evil.example/post",
+        f"{BLOG}.evil.example/x",
+        "javascript:alert(1)",
+    ):
+        answer = client.post(f"/embed/signin/?origin={BLOG}&return={elsewhere}")
+        assert answer.status_code == 200 and "Location" not in answer  # the popup's page, not a redirect
+    assert client.get("/embed/signin/?origin=https://evil.example").status_code == 400

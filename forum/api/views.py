@@ -26,7 +26,7 @@ from forum import pagecache
 from forum.discussion import rules, services
 from forum.discussion.forms import GuestCommentForm, PostCommentForm, shown_now
 from forum.discussion.models import Comment
-from forum.discussion.page import View
+from forum.discussion.page import View, page_of
 from forum.embed import origins, threads, tokens
 from forum.essays.models import Essay
 from forum.lib.errors import ClosedError, DiscussionError, Refused
@@ -54,9 +54,7 @@ class Reader(HttpBearer):
 
     def __call__(self, request: HttpRequest) -> Actor:
         origin = request.headers.get("Origin")
-        if origin is not None and not (
-            origins.is_allowed(origin) or normalised_origin(origin) == origins.site_origin()
-        ):
+        if not origins.may_ask(origin):
             raise ApiError(403, "origin_not_allowed", "This site is not allowed to show the discussion.")
         header = request.headers.get("Authorization", "")
         if not header:
@@ -145,7 +143,9 @@ def _thread(request: HttpRequest, essay: Essay) -> Status:
     return Status(200 if essay.is_published else 202, reading.thread(essay, rules.can_comment_on(request.auth, essay)))
 
 
-@api.get("/threads", response={200: schemas.Thread, 202: schemas.Thread, **PROBLEMS}, url_name="lookup")
+@api.get(
+    "/threads", response={200: schemas.Thread, 202: schemas.Thread, **PROBLEMS, 429: schemas.Problem}, url_name="lookup"
+)
 def lookup(request: HttpRequest, page: str = "", thread: str = ""):
     """The discussion a page embeds, by its canonical address (`data-page`) or its own id (`data-thread`).
 
@@ -158,9 +158,9 @@ def lookup(request: HttpRequest, page: str = "", thread: str = ""):
     if origin is None or not origins.is_allowed(origin):
         raise ApiError(403, "origin_not_allowed", "Only a page of a site listed by this one can open a discussion.")
     try:
-        return _thread(request, threads.discussion_for(origin, page, thread))
+        return _thread(request, threads.discussion_for(origin, page, thread, request.META.get("REMOTE_ADDR", "")))
     except threads.ThreadError as error:
-        raise ApiError(400, error.code, str(error)) from None
+        raise ApiError(429 if error.code == "too_many" else 400, error.code, str(error)) from None
 
 
 @api.get("/threads/{slug}", response={200: schemas.Thread, 202: schemas.Thread, **PROBLEMS}, url_name="thread")
@@ -169,12 +169,17 @@ def thread(request: HttpRequest, slug: str):
 
 
 @api.get("/threads/{slug}/comments", response={200: schemas.Discussion, **PROBLEMS}, url_name="comments")
-def comments(request: HttpRequest, slug: str, order: str = "oldest", page: int = 1, threads: str = ""):
+def comments(
+    request: HttpRequest, slug: str, order: str = "oldest", page: int = 1, threads: str = "", comment: int = 0
+):
     """A page of the discussion, as every reader sees it (the essay page's comments): kept like the
-    page, with its ETag (send If-None-Match: a 304 when nothing changed)."""
+    page, with its ETag (send If-None-Match: a 304 when nothing changed). `comment`: the page (oldest
+    threads first) that shows that comment, as a link to it (#forum-c<id>) needs."""
     head = pagecache.head(slug)
     if head is None or not head.is_published:
         raise ApiError(404, "unknown_thread", "There is no such discussion.")
+    if comment and (linked := Comment.objects.filter(pk=comment, essay_id=head.pk).first()) is not None:
+        order, page = "oldest", page_of(linked)
     view = View("newest" if order == "newest" else "oldest", max(page, 1), threads == "all")
     open_now = rules.can_comment_on(request.auth, head)
     make = partial(_discussion, head.pk, view, open_now)
@@ -281,7 +286,9 @@ RECEIVED = {
 
 def _posted(result: services.PostResult) -> dict:
     comment = result.comment
-    if comment.status == Comment.Status.AWAITING_CONFIRMATION:
+    if not result.created:
+        message = f"This comment was sent before (the same form): it is {comment.get_status_display().lower()}."
+    elif comment.status == Comment.Status.AWAITING_CONFIRMATION:
         message = (
             f"We have sent an email to {comment.author_email}: your comment is published when you follow "
             "the link in it."
@@ -300,6 +307,7 @@ def _posted(result: services.PostResult) -> dict:
         "mail_sent": result.mail_sent,
         "message": message,
         "url": reading.absolute(comment.get_absolute_url()),
+        "receipt": tokens.receipt(comment.pk) if comment.author_id is None else "",
     }
 
 
@@ -332,3 +340,15 @@ def me(request: HttpRequest):
 def held(request: HttpRequest):
     """The member's own comments not yet published (waiting for a moderator), newest first."""
     return reading.own_held(_signed_in(request).user)
+
+
+@api.get("/held", response={200: list[schemas.Held], **PROBLEMS}, url_name="held_by_receipts")
+def held_by_receipts(request: HttpRequest, receipts: str = ""):
+    """A guest's own comments not yet published: those named by the receipts their posts were given
+    (comma-separated, up to 50)."""
+    return reading.receipted_held(tokens.receipted([token for token in receipts.split(",")[:50] if token]))
+
+
+def not_found(request: HttpRequest, rest: str) -> HttpResponse:
+    """Any other address under /api/v1/: a Problem too, not the site's HTML page."""
+    return problem(request, 404, "not_found", "The API has no such address (see /api/v1/openapi.json).")

@@ -35,15 +35,6 @@ class EmbedOrigin(models.Model):
     def __str__(self) -> str:
         return self.origin
 
-    def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)
-        cache.delete(LISTED_CACHE_KEY)
-
-    def delete(self, *args, **kwargs):
-        deleted = super().delete(*args, **kwargs)
-        cache.delete(LISTED_CACHE_KEY)
-        return deleted
-
     def clean(self) -> None:
         origin = normalised_origin(self.origin)
         if origin is None:
@@ -53,3 +44,9 @@ class EmbedOrigin(models.Model):
 
 # The origins listed in the table, kept in the shared cache (every API request asks).
 LISTED_CACHE_KEY = "embed:origins"
+
+
+def listed_changed(**kwargs) -> None:
+    """An origin was listed, changed or taken off (post_save, post_delete: the admin's bulk delete
+    too, connected in apps.py): the next request reads the list again."""
+    cache.delete(LISTED_CACHE_KEY)

@@ -32,6 +32,12 @@ def is_allowed(origin: str | None) -> bool:
     return bool(origin) and normalised_origin(origin) in allowed()
 
 
+def may_ask(origin: str | None) -> bool:
+    """May a request from a page of `origin` read and write through the API? A listed one, this site,
+    or no page at all (a program, which CORS never stopped)."""
+    return origin is None or is_allowed(origin) or normalised_origin(origin) == site_origin()
+
+
 def site_origin() -> str:
     """This site's own origin (SITE_URL's)."""
     return normalised_origin(settings.SITE_URL.rstrip("/")) or ""

@@ -10,10 +10,13 @@ itself and found the embed there (taking the page's title), or a moderator accep
 
 import hashlib
 import ipaddress
+import re
 import socket
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
@@ -23,6 +26,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from forum.essays.models import Essay
+from forum.lib import ratelimit
 from forum.lib.errors import DiscussionError
 from forum.lib.redirects import origin_of
 
@@ -40,10 +44,18 @@ class ThreadError(DiscussionError):
         self.code = code
 
 
+# Parameters that say how a reader came to a page, not which page it is (`?m=1`: Blogger's mobile view).
+TRACKING = re.compile(r"^(utm_\w*|fbclid|gclid|mc_cid|mc_eid|ref|m)$")
+
+
 def canonical(page: str) -> str:
-    """A page's address as its discussion knows it: without its fragment."""
+    """A page's address as its discussion knows it: without its fragment, and without the parameters
+    that say how a reader came to it (utm_*, fbclid...), so those do not split its discussion."""
     parts = urlsplit(page.strip())
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
+    query = urlencode(
+        [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING.match(key)]
+    )
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, ""))
 
 
 def essay_of(page: str) -> Essay | None:
@@ -59,9 +71,19 @@ def essay_of(page: str) -> Essay | None:
     return Essay.objects.listed().filter(slug=match.kwargs["slug"]).first()
 
 
-def discussion_for(origin: str, page: str, thread: str = "") -> Essay:
+# New discussions a client (an IP address) may ask for in an hour, and drafts an origin may have
+# waiting at once: an Origin header can be forged, and each draft costs a fetch of the page.
+NEW_PER_HOUR = 30
+WAITING_PER_ORIGIN = 200
+# A draft whose check failed is checked again when its page asks after this long.
+CHECK_AGAIN_AFTER = timedelta(minutes=2)
+
+
+def discussion_for(origin: str, page: str, thread: str = "", client: str = "") -> Essay:
     """The discussion a page of a listed `origin` embeds, made (as a draft, its page to be checked) if
-    it is new. ThreadError when the page cannot have one."""
+    it is new. A draft takes the address of the page that asks for it (a forged first request cannot
+    hold a thread id for a page that does not exist) and is checked again. ThreadError when the page
+    cannot have one, or `client` (an IP address) asked for too many new ones."""
     if not page or len(page) > MAX_ADDRESS or origin_of(page) is None:
         raise ThreadError("invalid_page", "The page's address (data-page) must be an absolute http(s) address.")
     if len(thread) > MAX_THREAD_ID or any(ord(c) < 32 for c in thread):
@@ -73,10 +95,32 @@ def discussion_for(origin: str, page: str, thread: str = "") -> Essay:
         raise ThreadError("page_elsewhere", "A site can only open discussions of its own pages.")
     key = thread or page
     found = Essay.objects.filter(host_origin=origin, host_thread=key).first()
-    return found if found is not None else _open(origin, page, key)
+    if found is None:
+        return _open(origin, page, key, client)
+    if not found.is_published:
+        _check_again(found, page, client)
+    return found
 
 
-def _open(origin: str, page: str, key: str) -> Essay:
+def _check_again(draft: Essay, page: str, client: str) -> None:
+    """A draft asked for again, its last check a while ago: it takes the asking page's address (a
+    forged first request cannot keep a thread id from its real page) and is checked again."""
+    if draft.updated_at > timezone.now() - CHECK_AGAIN_AFTER:
+        return
+    if not ratelimit.allow("embed-check-again", client or draft.host_origin, NEW_PER_HOUR, 3600):
+        return
+    stale = Essay.objects.filter(pk=draft.pk, status=Essay.Status.DRAFT, updated_at=draft.updated_at)
+    if stale.update(host_url=page, updated_at=timezone.now()):  # once, however many ask at once
+        draft.host_url = page
+        transaction.on_commit(lambda: check_page.enqueue(draft.pk))
+
+
+def _open(origin: str, page: str, key: str, client: str) -> Essay:
+    if not ratelimit.allow("embed-new-discussion", client or origin, NEW_PER_HOUR, 3600):
+        raise ThreadError("too_many", "Too many new discussions were asked for from here: try again in an hour.")
+    waiting = Essay.objects.filter(host_origin=origin, status=Essay.Status.DRAFT).count()
+    if waiting >= WAITING_PER_ORIGIN:
+        raise ThreadError("too_many", "This site has too many pages waiting for their check: a moderator must look.")
     owner = owner_of(origin)
     if owner is None:
         raise ThreadError("no_owner", "This site has no administrator yet to own the discussions of other pages.")
@@ -110,7 +154,7 @@ def check_page(essay_id: int) -> str:
     if essay is None:
         return "nothing to check"
     try:
-        found = embeds_on(fetch(essay.host_url))
+        found = embeds_on(fetch(essay.host_url), essay.host_url)
     except PageError as error:
         return _failed(essay, str(error))
     if not any(embed.names(essay) for embed in found.embeds):
@@ -120,7 +164,7 @@ def check_page(essay_id: int) -> str:
 
 
 def _failed(essay: Essay, problem: str) -> str:
-    Essay.objects.filter(pk=essay.pk).update(host_problem=problem[:300])
+    Essay.objects.filter(pk=essay.pk).update(host_problem=problem[:300], updated_at=timezone.now())
     return problem
 
 
@@ -139,10 +183,13 @@ class PageError(Exception):
 def fetch(url: str) -> bytes:
     """The page at `url` (following up to three redirects), within a timeout and a size limit, never
     from a private, loopback or link-local address (unless FORUM_EMBED_CHECK_PRIVATE_ADDRESSES: tests)."""
+    deadline = time.monotonic() + 2 * settings.FORUM_EMBED_CHECK_TIMEOUT  # however slowly it trickles
+    session = requests.Session()
+    session.trust_env = False  # no proxy from the environment: the address checked is the one reached
     for _hop in range(4):
         _refuse_private(url)
         try:
-            response = requests.get(
+            response = session.get(
                 url,
                 timeout=settings.FORUM_EMBED_CHECK_TIMEOUT,
                 stream=True,
@@ -158,10 +205,15 @@ def fetch(url: str) -> bytes:
             if response.status_code != 200:
                 raise PageError(f"The page answered {response.status_code}.")
             body = b""
-            for chunk in response.iter_content(65536):
-                body += chunk
-                if len(body) > settings.FORUM_EMBED_CHECK_MAX_BYTES:
-                    raise PageError("The page is larger than the check reads.")
+            try:
+                for chunk in response.iter_content(65536):
+                    body += chunk
+                    if len(body) > settings.FORUM_EMBED_CHECK_MAX_BYTES:
+                        raise PageError("The page is larger than the check reads.")
+                    if time.monotonic() > deadline:
+                        raise PageError("The page took too long to arrive.")
+            except requests.RequestException as error:
+                raise PageError(f"The page could not be read ({type(error).__name__}).") from None
             return body
     raise PageError("The page redirects too often.")
 
@@ -201,13 +253,15 @@ class Found:
     embeds: list[Embed]
 
 
-def embeds_on(html: bytes) -> Found:
-    """The page's title (Open Graph's, else <title>) and this site's embed scripts on it."""
+def embeds_on(html: bytes, address: str) -> Found:
+    """The page's title (Open Graph's, else <title>) and this site's embed scripts on it, each naming
+    the page as embed.js does: its data-page, else the page's canonical link, else its `address`."""
     reader = _PageReader()
     reader.feed(html.decode("utf-8", errors="replace"))
     reader.close()
     title = " ".join((reader.og_title or "".join(reader.title)).split())
-    return Found(title=title, embeds=reader.embeds)
+    own = urljoin(address, reader.canonical) if reader.canonical else address
+    return Found(title=title, embeds=[Embed(embed.page or own, embed.thread) for embed in reader.embeds])
 
 
 class _PageReader(HTMLParser):
@@ -215,6 +269,7 @@ class _PageReader(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.title: list[str] = []
         self.og_title = ""
+        self.canonical = ""
         self.embeds: list[Embed] = []
         self._in_title = False
         self._script = settings.SITE_URL.rstrip("/") + "/embed.js"  # the host's own /embed.js is not ours
@@ -225,6 +280,8 @@ class _PageReader(HTMLParser):
             self._in_title = True
         elif tag == "meta" and values.get("property") == "og:title":
             self.og_title = self.og_title or values.get("content", "")
+        elif tag == "link" and "canonical" in values.get("rel", "").lower().split():
+            self.canonical = self.canonical or values.get("href", "")
         elif tag == "script" and values.get("src", "").split("?")[0] == self._script:
             self.embeds.append(Embed(page=values.get("data-page", ""), thread=values.get("data-thread", "")))
 
