@@ -110,7 +110,16 @@ def _provenance(proxy) -> dict:
 
 def own_held(user) -> list[dict]:
     """A member's comments not yet published (awaiting a moderator, or their email), newest first."""
-    held = Comment.objects.filter(author=user, status__in=Comment.WAITING).select_related("essay")
+    return _held(Comment.objects.filter(author=user))
+
+
+def receipted_held(ids: list[int]) -> list[dict]:
+    """A guest's comments not yet published, of those their receipts name."""
+    return _held(Comment.objects.filter(pk__in=ids[:50], author__isnull=True))
+
+
+def _held(comments) -> list[dict]:
+    held = comments.filter(status__in=Comment.WAITING).select_related("essay")
     return [
         {
             "id": comment.pk,

@@ -112,6 +112,9 @@ class Posted(Schema):
     mail_sent: bool
     message: str
     url: str
+    receipt: str = Field(
+        description="A guest's: shown back to GET /held, it lists this comment while it waits (keep it in the browser)"
+    )
 
 
 class PreviewIn(Schema):

@@ -40,3 +40,27 @@ def member(token: str, origin: str | None):
 
 def _proof(user) -> str:
     return user.get_session_auth_hash()[:16]
+
+
+# --- A guest's receipts -----------------------------------------------------------------------------
+
+RECEIPT_SALT = "forum.embed.guest-receipt"
+
+
+def receipt(comment_id: int) -> str:
+    """What a guest's browser keeps of a comment it posted through the API: shown back, it lists that
+    comment while it waits (for the guest's email, or a moderator). It proves nothing else."""
+    return signing.dumps(comment_id, salt=RECEIPT_SALT)
+
+
+def receipted(tokens: list[str]) -> list[int]:
+    """The comments these receipts name (those that are not receipts are left out)."""
+    ids = []
+    for token in tokens:
+        try:
+            value = signing.loads(token, salt=RECEIPT_SALT, max_age=settings.FORUM_GUEST_LINK_MAX_AGE)
+        except signing.BadSignature:
+            continue
+        if isinstance(value, int):
+            ids.append(value)
+    return ids

@@ -69,13 +69,20 @@ def signin(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         request.session[SIGNING_IN] = {"origin": origin, "until": time.time() + SIGNING_IN_SECONDS}
         return _unsafe_none(redirect(reverse("account_login") + "?" + urlencode({"next": request.get_full_path()})))
-    context = {"origin": origin, "back": back, "member": request.user}
+    state = request.GET.get("state", "")[:64]  # the embed's own, handed back: it takes only its own
+    context = {
+        "origin": origin,
+        "back": back,
+        "member": request.user,
+        "minutes": settings.FORUM_EMBED_TOKEN_MAX_AGE // 60,
+    }
     if request.method == "POST":  # the member chose to use their account there (CSRF-checked)
         request.session.pop(SIGNING_IN, None)
         token = tokens.issue(request.user, origin)
         if back:
-            return HttpResponseRedirect(back.split("#")[0] + "#" + urlencode({"forum-token": token}))
-        handoff = {"token": token, "origin": origin, "name": request.user.signature_name}
+            fragment = urlencode({"forum-token": token, "forum-state": state})
+            return HttpResponseRedirect(back.split("#")[0] + "#" + fragment)
+        handoff = {"token": token, "origin": origin, "name": request.user.signature_name, "state": state}
         return _unsafe_none(render(request, "embed/handoff.html", {**context, "handoff": handoff}))
     return _unsafe_none(render(request, "embed/signin.html", context))
 

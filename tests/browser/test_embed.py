@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from forum.discussion.models import Comment, Provenance
 from forum.discussion.rules import Actor
+from forum.embed import tokens
 from forum.moderation import services as moderation
 from tests.conftest import add_comment, make_member, submit_for_paul
 
@@ -98,6 +99,9 @@ def test_a_guest_reads_and_posts_in_the_embedded_discussion_and_confirms_by_mail
     assert form.locator(".preview strong").inner_text() == "view"
     form.get_by_role("button", name="Post comment").click()
     shown.get_by_text("We have sent an email to ann@example.org").wait_for()
+    # Until it is confirmed, this browser shows it to its writer (by the receipt the post was given).
+    shown.get_by_role("heading", name="Your comments not yet published").wait_for()
+    assert shown.get_by_text("Awaiting email confirmation").is_visible()
     comment = Comment.objects.get(author_email="ann@example.org")
     assert comment.status == Comment.Status.AWAITING_CONFIRMATION
 
@@ -212,3 +216,19 @@ def test_a_member_signs_in_by_the_popup_and_posts_with_third_party_cookies_block
         assert (comment.author, comment.author_name, comment.status) == (member, "Rita Reader", "published")
     finally:
         context.close()
+
+
+def test_a_token_in_the_address_is_taken_only_with_the_state_this_page_asked_with(host, live_server, context, essay):
+    member = make_member("reader@example.org", "Rita Reader", "Oxford")
+    token = tokens.issue(member, host.origin)
+    page = context.new_page()
+    address = host.embedding(live_server.url, live_server.url + essay.get_absolute_url())
+    # A link someone else made, with their own token: not taken.
+    page.goto(f"{address}#forum-token={token}&forum-state=theirs")
+    discussion(page).get_by_role("button", name="Sign in", exact=True).wait_for()
+    assert page.evaluate("location.hash") == ""
+    # Back from this page's own sign-in (its state kept in this tab): taken.
+    page.evaluate(f"sessionStorage.setItem('forum-state:{live_server.url}', 'ours')")
+    page.goto("about:blank")  # a new document (a new fragment alone would not load the page again)
+    page.goto(f"{address}#forum-token={token}&forum-state=ours")
+    discussion(page).get_by_text("Signed in as").wait_for()

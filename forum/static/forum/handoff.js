@@ -4,7 +4,7 @@
   "use strict";
   var data = JSON.parse(document.getElementById("forum-handoff").textContent);
   if (window.opener) {
-    window.opener.postMessage({ type: "forum-token", token: data.token, name: data.name }, data.origin);
+    window.opener.postMessage({ type: "forum-token", token: data.token, name: data.name, state: data.state }, data.origin);
     window.close();
   } else {
     document.getElementById("handoff-status").textContent =
