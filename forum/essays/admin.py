@@ -1,9 +1,11 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from forum.embed.threads import publish
+from forum.lib.errors import DiscussionError
 from forum.lib.markup import figure_problems
+from forum.lib.reader import reader
+from forum.moderation.services import open_page_elsewhere
 
 from . import images
 from .models import Essay, EssayRevision, Figure, Tag
@@ -21,6 +23,11 @@ class EssayForm(forms.ModelForm):
     class Meta:
         model = Essay
         fields = ["title", "slug", "author", "status", "published_at", "comments_open", "tags", "summary", "body"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.is_elsewhere:  # the discussion of a page elsewhere: its text is there, not here
+            self.fields["body"].required = False
 
 
 class FigureForm(forms.ModelForm):
@@ -136,7 +143,12 @@ class EssayAdmin(admin.ModelAdmin):
     @admin.action(description="Open the discussions of these pages elsewhere (a moderator accepts them)")
     def open_pages_elsewhere(self, request, queryset) -> None:
         """A page elsewhere whose check failed (forum/embed: `host_problem` says why) opens by hand."""
-        waiting = queryset.filter(status=Essay.Status.DRAFT).exclude(host_origin="")
-        for essay in waiting:
-            publish(essay)
-        self.message_user(request, f"{len(waiting)} discussion(s) of pages elsewhere opened.")
+        opened = 0
+        for essay in queryset.filter(status=Essay.Status.DRAFT).exclude(host_origin=""):
+            try:
+                open_page_elsewhere(reader(request), essay)
+            except DiscussionError as error:
+                self.message_user(request, f"{essay.host_url}: {error}", level=messages.ERROR)
+            else:
+                opened += 1
+        self.message_user(request, f"{opened} discussion(s) of pages elsewhere opened.")

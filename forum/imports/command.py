@@ -36,8 +36,17 @@ class ImportCommand(BaseCommand):
                 help="The email of the member the imported essays are by (required unless --dry-run). "
                 "Comments the blog's author wrote are attributed to this member too.",
             )
+            parser.add_argument(
+                "--posts-stay",
+                action="store_true",
+                help="The posts stay on the old blog (it embeds the discussion: docs/embed.md): each published post "
+                "becomes the discussion of its page there, with its comments; its text is not copied here, and the "
+                "blog's origin is listed to embed, owned by --author.",
+            )
 
-    def handle(self, *args, file: Path, dry_run: bool, author: str | None = None, **options) -> None:
+    def handle(
+        self, *args, file: Path, dry_run: bool, author: str | None = None, posts_stay: bool = False, **options
+    ) -> None:
         if not file.is_file():
             raise CommandError(f"{file}: no such file.")
         member = None
@@ -61,7 +70,7 @@ class ImportCommand(BaseCommand):
             progress.finish()
             plan = core.plan(collected, self.groups(collected))
             if not dry_run:
-                core.apply(plan, member, progress.stage("Writing"))
+                core.apply(plan, member, progress.stage("Writing"), posts_stay=posts_stay)
             progress.finish()
             verbose = options["verbosity"] > 1
             self.stdout.write(core.summary(plan, dry_run=dry_run, max_warnings=10**9 if verbose else 50))

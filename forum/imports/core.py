@@ -31,8 +31,11 @@ from forum.discussion import tree
 from forum.discussion.models import Comment
 from forum.discussion.services import claim_signed_comments
 from forum.discussion.writing import attach_point, save_new_comment
+from forum.embed.models import EmbedOrigin
+from forum.embed.threads import canonical
 from forum.essays.models import Essay, Tag
 from forum.lib.markup import markdown_from_html
+from forum.lib.redirects import origin_of
 
 from .models import ImportedItem, LegacyURL, Source
 from .records import TITLE_MAX, Collected, CommentRecord, EssayRecord, Report, legacy_path
@@ -279,8 +282,9 @@ def _parents_first(roots: list[Node]) -> list[Node]:
 # --- Writing --------------------------------------------------------------------
 
 
-def apply(plan: Plan, author, progress=None) -> None:
-    """Write the plan, one transaction per essay."""
+def apply(plan: Plan, author, progress=None, posts_stay: bool = False) -> None:
+    """Write the plan, one transaction per essay. `posts_stay`: the posts stay on the old blog, and
+    each published one becomes the discussion of its page there (forum/embed), its text not copied."""
     total = plan.comment_count
     done = 0
 
@@ -291,7 +295,7 @@ def apply(plan: Plan, author, progress=None) -> None:
     for group in plan.groups:
         try:
             with transaction.atomic():
-                _write(plan.collected, group, author, tick)
+                _write(plan.collected, group, author, tick, posts_stay)
         except DatabaseError as error:
             plan.report.errors.append(f"{group.label}: {error}. Nothing of it was written; run the import again.")
         for node in group.comments:  # replies in later essays never need these
@@ -303,7 +307,7 @@ def apply(plan: Plan, author, progress=None) -> None:
         claim_signed_comments(address.user, address.email)
 
 
-def _write(collected: Collected, group: EssayPlan, author, tick) -> None:
+def _write(collected: Collected, group: EssayPlan, author, tick, posts_stay: bool = False) -> None:
     source = collected.source
     spool = collected.spool
     items: list[ImportedItem] = []
@@ -320,11 +324,17 @@ def _write(collected: Collected, group: EssayPlan, author, tick) -> None:
             published_at=record.published_at or timezone.now(),
             comments_open=record.comments_open,
         )
+        stays = posts_stay and record.status == Essay.Status.PUBLISHED and origin_of(record.permalink) is not None
+        if stays:  # its page stays where it is: the discussion is that page's, opened by whoever imports
+            page = canonical(record.permalink)
+            essay.body, essay.host_url, essay.host_origin, essay.host_thread = "", page, origin_of(page), page
+            essay.host_checked_at = timezone.now()
+            EmbedOrigin.objects.get_or_create(origin=essay.host_origin, defaults={"owner": author})
         essay.save()
         essay.tags.add(*Tag.named(record.tags))
         group.essay = essay
         items.append(ImportedItem(source=source, kind=ImportedItem.Kind.ESSAY, source_id=record.source_id, essay=essay))
-        if path := legacy_path(record.permalink):
+        if (path := legacy_path(record.permalink)) and not stays:
             legacy.append(LegacyURL(path=path, query="", essay=essay, source=source))
 
     here = Comment.objects.only("pk", "path", "essay_id").in_bulk(group.existing_pks)
@@ -359,7 +369,7 @@ def _write(collected: Collected, group: EssayPlan, author, tick) -> None:
         items.append(
             ImportedItem(source=source, kind=ImportedItem.Kind.COMMENT, source_id=record.source_id, comment=comment)
         )
-        if path := legacy_path(record.old_page):
+        if (path := legacy_path(record.old_page)) and not essay.is_elsewhere:  # the old page is still there
             legacy.append(LegacyURL(path=path, query=record.old_query, essay=essay, comment=comment, source=source))
         tick(written)
     ImportedItem.objects.bulk_create(items, batch_size=LOOKUP_CHUNK)

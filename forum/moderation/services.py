@@ -15,12 +15,24 @@ from forum.discussion import notifications, proxy, rules
 from forum.discussion.models import Comment
 from forum.discussion.states import DONE, NEEDS_REASON, Decision, Move
 from forum.discussion.writing import change_status
+from forum.embed.threads import publish
+from forum.essays.models import Essay
 from forum.lib import ratelimit
 from forum.lib.dates import DAY_AND_TIME
 from forum.lib.errors import DiscussionError, NotAllowed
 
 from . import screening
 from .models import Ban, Flag, Policy
+
+
+def open_page_elsewhere(actor: rules.Actor, essay: Essay) -> None:
+    """A moderator of the discussion opens a page elsewhere that its check could not (forum/embed):
+    they have looked at the page themselves."""
+    if not rules.can_moderate(actor, essay):
+        raise NotAllowed("You do not moderate this discussion.")
+    if essay.is_published or not essay.is_elsewhere:
+        raise DiscussionError("This discussion is already open.")
+    publish(essay)
 
 
 def decide(actor: rules.Actor, comment: Comment, decision: Decision, reason: str = "") -> Comment:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("comments/<id:pk>/ban/", views.ban_writer, name="ban_writer"),
     path("corrections/<id:pk>/accept/", views.accept_correction, name="accept_correction"),
     path("corrections/<id:pk>/reject/", views.reject_correction, name="reject_correction"),
+    path("pages-elsewhere/<id:pk>/open/", views.open_page_elsewhere, name="open_page_elsewhere"),
     path("bans/", views.bans, name="bans"),
     path("bans/<id:pk>/lift/", views.lift_ban, name="lift_ban"),
     path("policy/", views.policy, name="policy"),

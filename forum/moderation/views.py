@@ -96,8 +96,14 @@ def _queue_page(request: HttpRequest, actor: rules.Actor, params: QueryDict, bul
         .select_related("comment__essay")
         .order_by("-proposed_at")
     )
+    pages_elsewhere = (
+        Essay.objects.filter(status=Essay.Status.DRAFT, host_origin__gt="")
+        .filter(Q() if rules.is_site_moderator(actor) else Q(author_id=actor.member_id))
+        .order_by("-created_at")[:50]
+    )
     context = {
         "page": page,
+        "pages_elsewhere": pages_elsewhere,
         "kind": kind,
         "kinds": [(name, KIND_LABELS[name], tabs[name]) for name in KINDS],
         "essays": essays,
@@ -241,6 +247,21 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("moderation:item", pk=comment.pk)
     messages.success(request, decided(DONE[decision], comment))
     return redirect(next_or(request, reverse("moderation:queue")))
+
+
+@login_required
+@require_POST
+def open_page_elsewhere(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open the discussion of a page elsewhere whose check failed (the moderator looked at the page)."""
+    actor = _desk_actor(request)
+    essay = get_object_or_404(Essay, pk=pk, host_origin__gt="")
+    try:
+        services.open_page_elsewhere(actor, essay)
+    except DiscussionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"The discussion of {essay.host_url} is open.")
+    return redirect("moderation:queue")
 
 
 @login_required
