@@ -81,6 +81,8 @@ def test_it_reads_the_discussion_as_the_page_shows_it(client, essay, author, mod
         'href="http://testserver/' in posted["rendered"] and 'href="/' not in posted["rendered"]
     )  # for pages elsewhere
     assert rajesh["id"] == first.pk and rajesh["can_reply"] is True
+    # Each text once as HTML and once as source: its place in the rendering is left for `html`.
+    assert '<div class="comment-body"></div>' in rajesh["rendered"] and "alliances" not in rajesh["rendered"]
 
 
 def test_a_read_is_kept_like_the_page_and_answers_304_in_few_queries(client, essay):

@@ -58,7 +58,14 @@ def discussion(essay: Essay, view: View, open_now: bool) -> bytes:
         "pages": page.pages,
         "comments": [_comment(c, items[c.pk].depth, items[c.pk].tombstone, rendered, open_now) for c in comments],
     }
-    return json.dumps(data).encode()
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _without_text(rendered: str, comment: Comment) -> str:
+    """The rendering with an empty body (discussion/_comment.html's comment-body): its text is `html`
+    beside it, and a discussion's JSON would otherwise carry every text three times."""
+    body = f'<div class="comment-body">{comment.body_html}</div>'
+    return rendered.replace(body, '<div class="comment-body"></div>', 1)
 
 
 def _absolute_links(html: str) -> str:
@@ -94,7 +101,7 @@ def _comment(comment: Comment, depth: int, tombstone: bool, rendered: dict[int, 
         "by_email": hasattr(comment, "received_mail"),
         "provenance": _provenance(proxy) if proxy else None,
         "can_reply": open_now and rules.takes_replies(comment),
-        "rendered": _absolute_links(rendered[comment.pk].decode()),
+        "rendered": _absolute_links(_without_text(rendered[comment.pk].decode(), comment)),
     }
 
 

@@ -58,7 +58,11 @@ class Comment(Schema):
     by_email: bool | None = None
     provenance: Provenance | None = None
     can_reply: bool | None = None
-    rendered: str | None = Field(None, description="The comment as the site's page shows it, without its links")
+    rendered: str | None = Field(
+        None,
+        description="The comment as the site's page shows it (signature, provenance, confirmation), without its "
+        "links, and with its text's place (div.comment-body) empty: put `html` there",
+    )
 
 
 class Discussion(Schema):

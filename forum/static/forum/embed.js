@@ -229,7 +229,9 @@
     li.style.marginInlineStart = Math.min(Math.max(comment.depth, 0), 8) * 1.25 + "rem";
     if (comment.note) { li.append(el("p", { class: "note", text: comment.note })); return li; }
     var article = el("div");
-    article.innerHTML = comment.rendered; // the site's own rendering: names escaped, text sanitised when written
+    article.innerHTML = comment.rendered; // the site's own rendering: names escaped
+    var body = article.querySelector(".comment-body");
+    if (body) body.innerHTML = comment.html; // sanitised when it was written
     li.append(article);
     var actions = article.querySelector("footer.comment-actions");
     if (comment.can_reply && actions) {
