@@ -483,9 +483,11 @@ def test_the_same_form_sent_again_says_so(client, essay):
     assert again["message"].startswith("This comment was sent before")
 
 
-def test_any_other_api_address_is_a_json_404(client, db):
+def test_any_other_api_address_is_a_json_404_and_a_wrong_method_a_json_405(client, db):
     answer = call(client, "get", "/no/such/thing")
     assert answer.status_code == 404 and answer.json()["code"] == "not_found"
+    wrong = call(client, "post", "/me", {})
+    assert wrong.status_code == 405 and wrong.json()["code"] == "method_not_allowed" and wrong["Allow"] == "GET"
 
 
 def test_a_link_to_a_comment_gets_the_page_that_shows_it(client, essay, settings):

@@ -11,11 +11,10 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from forum.lib.pages import API_PREFIX
 from forum.lib.redirects import normalised_origin
 
 from .models import LISTED_CACHE_KEY, EmbedOrigin
-
-API_PREFIX = "/api/v1/"
 
 
 def allowed() -> frozenset[str]:

@@ -3,25 +3,33 @@
 import re
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from .mail import comment_address
 
 ESSAY_PATH = re.compile(r"^/essays/([-\w]+)/")
+# The JSON API's addresses (forum/api): its errors are JSON, never a page.
+API_PREFIX = "/api/v1/"
 # What the comment forms carry besides the text, given back to a writer whose form was refused.
 CARRIED_FIELDS = ("name", "affiliation", "email", "website", "submission_key", "shown_at")
 
 
 class ErrorPageMiddleware:
-    """A 405 (a form's address opened directly) answers with a page in the site's layout, not an empty body."""
+    """A 405 (a form's address opened directly) answers with a page in the site's layout, not an empty body;
+    under the JSON API's addresses, with the API's kind of error (docs/api.md)."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if response.status_code == 405 and request.path.startswith(API_PREFIX):
+            problem = {"code": "method_not_allowed", "message": "This address does not take that method.", "fields": {}}
+            answer = JsonResponse(problem, status=405)
+            answer["Allow"] = response.get("Allow", "")
+            return answer
         if response.status_code == 405 and not response.streaming and not response.content:
             page = render(request, "405.html", status=405)
             if "Allow" in response:
