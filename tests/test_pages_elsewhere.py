@@ -76,6 +76,7 @@ def test_its_page_here_names_the_page_elsewhere_and_is_not_on_the_home_page(clie
     page = client.get(discussion.get_absolute_url()).text
     assert f'<link rel="canonical" href="{PAGE}">' in page and "Said on the blog." in page
     assert "The discussion of" in page
+    assert "citation_title" not in page and "DC.publisher" not in page  # cited where it is, not here
     assert "Soft alliances, on the blog" not in client.get("/").text
     assert "Soft alliances, on the blog" not in client.get("/archive/").text
     assert "Said on the blog." in client.get("/feeds/comments/").text
