@@ -1,12 +1,19 @@
 """The JSON API (/api/v1/, docs/api.md): every endpoint for every kind of caller, CORS, bad input."""
 
+import datetime
 import json
+import ssl
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.core import signing
 from django.db import connection
 from django.test import Client
@@ -518,3 +525,57 @@ def test_the_sign_in_returns_only_to_a_page_of_the_listed_origin(client, member)
         answer = client.post(f"/embed/signin/?origin={BLOG}&return={elsewhere}")
         assert answer.status_code == 200 and "Location" not in answer  # the popup's page, not a redirect
     assert client.get("/embed/signin/?origin=https://evil.example").status_code == 400
+
+
+def test_the_check_connects_to_the_address_it_checked_and_names_the_host(monkeypatch, settings):
+    blog = Blog("<title>Pinned</title>")
+    seen = []
+    handler = blog.server.RequestHandlerClass
+    original = handler.do_GET
+
+    def recording(self) -> None:
+        seen.append(self.headers["Host"])
+        original(self)
+
+    monkeypatch.setattr(handler, "do_GET", recording)
+    answers = {"blog.test": "127.0.0.1", "rebound.test": "10.1.2.3"}
+    monkeypatch.setattr(
+        threads.socket, "getaddrinfo", lambda host, port, *args, **kw: [(2, 1, 6, "", (answers.get(host, host), port))]
+    )
+    settings.FORUM_EMBED_CHECK_PRIVATE_ADDRESSES = True  # the blog of this test is on loopback
+    port = blog.server.server_port
+    assert b"Pinned" in threads.fetch(f"http://blog.test:{port}/post")
+    assert seen == [f"blog.test:{port}"]
+    settings.FORUM_EMBED_CHECK_PRIVATE_ADDRESSES = False
+    with pytest.raises(threads.PageError, match="private"):
+        threads.fetch("http://rebound.test/post")  # resolved once: the address refused is never reached
+
+
+def test_a_pinned_https_connection_checks_the_certificate_against_the_host_name(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "blog.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    tomorrow = now + datetime.timedelta(days=1)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(tomorrow)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("blog.test")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    blog = Blog("<title>Over TLS</title>")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    blog.server.socket = context.wrap_socket(blog.server.socket, server_side=True)
+    address = f"https://127.0.0.1:{blog.server.server_port}/"
+    for host, reached in (("blog.test", True), ("other.test", False)):
+        session = requests.Session()
+        session.mount("https://", threads._PinnedTLS(host))
+        try:
+            answer = session.get(address, headers={"Host": host}, verify=str(tmp_path / "cert.pem"), timeout=5)
+        except requests.exceptions.SSLError:
+            answer = None
+        assert (answer is not None and b"Over TLS" in answer.content) is reached

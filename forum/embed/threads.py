@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.tasks import task
 from django.urls import Resolver404, resolve
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
 
 from forum.essays.models import Essay
 from forum.lib import ratelimit
@@ -182,19 +183,29 @@ class PageError(Exception):
 
 def fetch(url: str) -> bytes:
     """The page at `url` (following up to three redirects), within a timeout and a size limit, never
-    from a private, loopback or link-local address (unless FORUM_EMBED_CHECK_PRIVATE_ADDRESSES: tests)."""
+    from a private, loopback or link-local address (unless FORUM_EMBED_CHECK_PRIVATE_ADDRESSES: tests).
+
+    Each hop's host is resolved once, its address checked, and the connection made to that address
+    (the host name still sent, and TLS still checked against it): a name that answers a public
+    address to the check and a private one to the connection (DNS rebinding) reaches nothing."""
     deadline = time.monotonic() + 2 * settings.FORUM_EMBED_CHECK_TIMEOUT  # however slowly it trickles
-    session = requests.Session()
-    session.trust_env = False  # no proxy from the environment: the address checked is the one reached
     for _hop in range(4):
-        _refuse_private(url)
+        parts = urlsplit(url)
+        address = _checked_address(parts)
+        session = requests.Session()
+        session.trust_env = False  # no proxy from the environment: the address checked is the one reached
+        session.mount("https://", _PinnedTLS(parts.hostname))
+        host = f"[{address}]" if ":" in address else address
+        pinned = urlunsplit(
+            (parts.scheme, f"{host}:{parts.port or DEFAULT_PORTS[parts.scheme]}", parts.path or "/", parts.query, "")
+        )
+        headers = {
+            "Host": parts.netloc.rsplit("@", 1)[-1],
+            "User-Agent": f"{settings.SITE_NAME} discussion check (+{settings.SITE_URL})",
+        }
         try:
             response = session.get(
-                url,
-                timeout=settings.FORUM_EMBED_CHECK_TIMEOUT,
-                stream=True,
-                allow_redirects=False,
-                headers={"User-Agent": f"{settings.SITE_NAME} discussion check (+{settings.SITE_URL})"},
+                pinned, timeout=settings.FORUM_EMBED_CHECK_TIMEOUT, stream=True, allow_redirects=False, headers=headers
             )
         except requests.RequestException as error:
             raise PageError(f"The page could not be fetched ({type(error).__name__}).") from None
@@ -218,20 +229,36 @@ def fetch(url: str) -> bytes:
     raise PageError("The page redirects too often.")
 
 
-def _refuse_private(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+class _PinnedTLS(HTTPAdapter):
+    """HTTPS to an address given as such, with the host name sent (SNI) and the certificate checked
+    against that name, not the address."""
+
+    def __init__(self, hostname: str) -> None:
+        self.hostname = hostname
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, server_hostname=self.hostname, assert_hostname=self.hostname, **kwargs)
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _checked_address(parts) -> str:
+    """The one address a page's host is reached at, refused if it is not a public one."""
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         raise PageError("The page's address is not an http(s) address.")
-    if settings.FORUM_EMBED_CHECK_PRIVATE_ADDRESSES:
-        return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
-    except (OSError, UnicodeError):
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError, ValueError):
         raise PageError("The page's host name is not known.") from None
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
-            raise PageError("The page's host is a private, loopback or reserved address.")
+    addresses = [info[4][0].split("%")[0] for info in infos]
+    if not settings.FORUM_EMBED_CHECK_PRIVATE_ADDRESSES and any(
+        not ipaddress.ip_address(address).is_global for address in addresses
+    ):
+        raise PageError("The page's host is a private, loopback or reserved address.")
+    return addresses[0]
 
 
 @dataclass(frozen=True)
