@@ -10,6 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from allauth.socialaccount.models import SocialAccount
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -19,6 +20,7 @@ from forum.embed import tokens
 from forum.essays.models import Essay
 from forum.moderation import services as moderation
 from tests.conftest import add_comment, make_member, submit_for_paul
+from tests.orcid_standin import CARBERRY
 
 from .conftest import CHROMIUM
 from .support import axe_violations, describe_violations, mailed_path, with_axe
@@ -290,3 +292,20 @@ def test_a_guest_posts_in_the_embed_with_the_keyboard_alone(host, live_server, c
     page.keyboard.press("Enter")
     discussion(page).get_by_role("status").filter(has_text="kim@example.org").wait_for()
     assert Comment.objects.get(author_email="kim@example.org").body == "Typed, never clicked."
+
+
+def test_a_member_signs_in_with_orcid_in_the_popup(host, live_server, context, essay, orcid):
+    member = make_member("josiah@brown.example", "Josiah Carberry", "Brown University")
+    SocialAccount.objects.create(user=member, provider="orcid", uid=CARBERRY.orcid)
+    page = context.new_page()
+    page.goto(host.embedding(live_server.url, live_server.url + essay.get_absolute_url()))
+    shown = discussion(page)
+    with page.expect_popup() as opened:
+        shown.get_by_role("button", name="Sign in", exact=True).click()
+    popup = opened.value
+    popup.get_by_role("button", name="Sign in with ORCID").click()
+    popup.get_by_role("link", name="Authorize access").click()  # ORCID's page (a stand-in on loopback)
+    popup.get_by_role("button", name="Use my account there").click()
+    popup.wait_for_event("close")  # it kept its opener through ORCID and back, and handed the token over
+    shown.get_by_text("Signed in as").wait_for()
+    assert shown.locator("bdi").filter(has_text="Josiah Carberry").count() >= 1
