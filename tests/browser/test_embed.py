@@ -184,6 +184,47 @@ def test_the_xss_corpus_runs_nothing_in_the_embed(host, live_server, context, es
     assert scripts == 0
 
 
+class CookieProbe:
+    """A site of its own (`localhost`, another port) that sets a cookie any site may be sent
+    (SameSite=None) and records the Cookie header of each request: what a browser sends it from a
+    page of another site tells whether that browser blocks third-party cookies."""
+
+    def __init__(self) -> None:
+        self.cookies: list[str | None] = []
+        probe = self
+
+        class Site(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/probe":
+                    probe.cookies.append(self.headers.get("Cookie"))
+                self.send_response(200)
+                if self.path == "/set":
+                    self.send_header("Set-Cookie", "probe=1; SameSite=None; Secure; Path=/")
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(b"<p>A cookie.</p>")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+        self.origin = f"http://localhost:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def sent_from(self, context, page_address: str) -> bool:
+        """Whether this browser sends the probe's cookie from a page of another site."""
+        first_party = context.new_page()
+        first_party.goto(self.origin + "/set")
+        first_party.close()
+        page = context.new_page()
+        page.goto(page_address)
+        page.evaluate(f"() => fetch('{self.origin}/probe', {{credentials: 'include', mode: 'no-cors'}})")
+        page.wait_for_timeout(300)
+        page.close()
+        self.server.shutdown()
+        return self.cookies[-1] == "probe=1"
+
+
 def browser_with_cookie_controls(playwright, folder, mode: int):
     """Chromium with its own profile: third-party cookies allowed (mode 0) or blocked (1), as its
     settings page sets them."""
@@ -203,6 +244,8 @@ def test_a_member_signs_in_by_the_popup_and_posts_with_third_party_cookies_block
     member.save()
     context = browser_with_cookie_controls(playwright, tmp_path / "profile", mode=1)
     try:
+        # This browser does not send third-party cookies (a control below shows the probe would see them).
+        assert not CookieProbe().sent_from(context, host.embedding(live_server.url, live_server.url + "/"))
         page = context.new_page()
         page.goto(host.embedding(live_server.url, live_server.url + essay.get_absolute_url()))
         shown = discussion(page)
@@ -214,7 +257,7 @@ def test_a_member_signs_in_by_the_popup_and_posts_with_third_party_cookies_block
         popup.get_by_role("button", name="Sign in").click()
         popup.get_by_role("button", name="Use my account there").click()
         popup.wait_for_event("close")
-        shown.get_by_text("Signed in as").wait_for()
+        shown.get_by_role("button", name="Sign out here").wait_for()
 
         form = shown.get_by_role("form", name="Add a comment")
         form.get_by_label("Your comment").fill("Signed, from the blog.")
@@ -242,7 +285,7 @@ def test_a_token_in_the_address_is_taken_only_with_the_state_this_page_asked_wit
     page.evaluate(f"sessionStorage.setItem('forum-state:{live_server.url}', 'ours')")
     page.goto("about:blank")  # a new document (a new fragment alone would not load the page again)
     page.goto(f"{address}#forum-token={token}&forum-state=ours")
-    discussion(page).get_by_text("Signed in as").wait_for()
+    discussion(page).get_by_role("button", name="Sign out here").wait_for()
 
 
 def test_the_seed_essays_discussion_reads_embedded_as_on_the_site(host, live_server, context):
@@ -307,5 +350,15 @@ def test_a_member_signs_in_with_orcid_in_the_popup(host, live_server, context, e
     popup.get_by_role("link", name="Authorize access").click()  # ORCID's page (a stand-in on loopback)
     popup.get_by_role("button", name="Use my account there").click()
     popup.wait_for_event("close")  # it kept its opener through ORCID and back, and handed the token over
-    shown.get_by_text("Signed in as").wait_for()
+    shown.get_by_role("button", name="Sign out here").wait_for()
     assert shown.locator("bdi").filter(has_text="Josiah Carberry").count() >= 1
+
+
+def test_the_cookie_probe_sees_third_party_cookies_when_the_browser_allows_them(
+    host, live_server, playwright, tmp_path
+):
+    context = browser_with_cookie_controls(playwright, tmp_path / "profile", mode=0)
+    try:
+        assert CookieProbe().sent_from(context, host.embedding(live_server.url, live_server.url + "/"))
+    finally:
+        context.close()
