@@ -70,7 +70,8 @@ def test_it_reads_the_discussion_as_the_page_shows_it(client, essay, author, mod
     first = add_comment(essay, author_name="Rajesh", author_affiliation="Delhi", body="On *alliances*: $x^2$.")
     paul = submit_for_paul(essay, author)
     Comment.objects.filter(pk=paul.pk).update(status="published")
-    answer = call(client, "get", f"/threads/{essay.slug}/comments")
+    assert "source" not in call(client, "get", f"/threads/{essay.slug}/comments").json()["comments"][0]
+    answer = call(client, "get", f"/threads/{essay.slug}/comments?source=true")
     assert answer.status_code == 200 and answer["Access-Control-Allow-Origin"] == BLOG
     data = answer.json()
     assert data["count"] == 2 and data["thread"]["state"] == "open"

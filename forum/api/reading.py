@@ -46,8 +46,10 @@ def thread(essay: Essay, open_now: bool) -> dict:
     }
 
 
-def discussion(essay: Essay, view: View, open_now: bool) -> bytes:
-    """A page of the discussion as JSON (the whole of it up to FORUM_PAGINATE_ABOVE comments)."""
+def discussion(essay: Essay, view: View, open_now: bool, with_source: bool = False) -> bytes:
+    """A page of the discussion as JSON (the whole of it up to FORUM_PAGINATE_ABOVE comments), each
+    text as sanitised HTML, and as its Markdown source if asked (`with_source`: an editor's or a
+    quoter's read, not a reader's: it adds a third to the bytes)."""
     page, comments, rendered = shown_comments(essay, view)
     items = {item.comment.pk: item for item in page.thread}
     data = {
@@ -58,6 +60,9 @@ def discussion(essay: Essay, view: View, open_now: bool) -> bytes:
         "pages": page.pages,
         "comments": [_comment(c, items[c.pk].depth, items[c.pk].tombstone, rendered, open_now) for c in comments],
     }
+    if not with_source:
+        for comment in data["comments"]:
+            comment.pop("source", None)
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 

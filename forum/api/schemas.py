@@ -54,7 +54,7 @@ class Comment(Schema):
     competing_interests: str | None = None
     quoted_passage: str | None = None
     html: str | None = Field(None, description="The text as sanitised HTML (stored when it was written)")
-    source: str | None = Field(None, description="The text as its writer wrote it (Markdown)")
+    source: str | None = Field(None, description="The text as its writer wrote it (Markdown), with ?source=true")
     by_email: bool | None = None
     provenance: Provenance | None = None
     can_reply: bool | None = None

@@ -170,11 +170,18 @@ def thread(request: HttpRequest, slug: str):
 
 @api.get("/threads/{slug}/comments", response={200: schemas.Discussion, **PROBLEMS}, url_name="comments")
 def comments(
-    request: HttpRequest, slug: str, order: str = "oldest", page: int = 1, threads: str = "", comment: int = 0
+    request: HttpRequest,
+    slug: str,
+    order: str = "oldest",
+    page: int = 1,
+    threads: str = "",
+    comment: int = 0,
+    source: bool = False,
 ):
     """A page of the discussion, as every reader sees it (the essay page's comments): kept like the
     page, with its ETag (send If-None-Match: a 304 when nothing changed). `comment`: the page (oldest
-    threads first) that shows that comment, as a link to it (#forum-c<id>) needs."""
+    threads first) that shows that comment, as a link to it (#forum-c<id>) needs. `source`: each
+    text's Markdown too."""
     head = pagecache.head(slug)
     if head is None or not head.is_published:
         raise ApiError(404, "unknown_thread", "There is no such discussion.")
@@ -182,12 +189,12 @@ def comments(
         order, page = "oldest", page_of(linked)
     view = View("newest" if order == "newest" else "oldest", max(page, 1), threads == "all")
     open_now = rules.can_comment_on(request.auth, head)
-    make = partial(_discussion, head.pk, view, open_now)
-    return pagecache.public_data(request, head, (open_now, *astuple(view)), make)
+    make = partial(_discussion, head.pk, view, open_now, source)
+    return pagecache.public_data(request, head, (open_now, source, *astuple(view)), make)
 
 
-def _discussion(essay_id: int, view: View, open_now: bool) -> bytes:
-    return reading.discussion(Essay.objects.select_related("author").get(pk=essay_id), view, open_now)
+def _discussion(essay_id: int, view: View, open_now: bool, source: bool) -> bytes:
+    return reading.discussion(Essay.objects.select_related("author").get(pk=essay_id), view, open_now, source)
 
 
 # --- Writing -------------------------------------------------------------------------------------
