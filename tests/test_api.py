@@ -580,3 +580,35 @@ def test_a_pinned_https_connection_checks_the_certificate_against_the_host_name(
         except requests.exceptions.SSLError:
             answer = None
         assert (answer is not None and b"Over TLS" in answer.content) is reached
+
+
+# --- Every endpoint, for every kind of caller ----------------------------------------------------------
+
+ROLES = ("anonymous", "guest", "member", "moderator")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_endpoint_answers_each_kind_of_caller_as_documented(client, essay, member, moderator, role):
+    add_comment(essay, body="A published comment.")
+    token = {"member": tokens.issue(member, BLOG), "moderator": tokens.issue(moderator, BLOG)}.get(role, "")
+    signed = role in ("member", "moderator")
+    own = {"body": f"Written by the {role}.", "submission_key": str(uuid.uuid4()), "shown_at": shown_a_minute_ago()}
+    if not signed:
+        own.update(name=f"A {role}", email=f"{role}@example.org")
+    page = f"http://testserver{essay.get_absolute_url()}"
+    expected = {
+        ("get", f"/threads?page={page}", None): 200,
+        ("get", f"/threads/{essay.slug}", None): 200,
+        ("get", f"/threads/{essay.slug}/comments", None): 200,
+        ("get", f"/threads/{essay.slug}/form", None): 200,
+        ("post", f"/threads/{essay.slug}/preview", json.dumps({"body": "*Seen*"})): 200,
+        ("post", f"/threads/{essay.slug}/comments", json.dumps(own)): 201,
+        ("get", "/me", None): 200 if signed else 401,
+        ("get", "/me/held", None): 200 if signed else 401,
+        ("get", "/held", None): 200,
+    }
+    answers = {key: call(client, key[0], key[1], key[2], token=token).status_code for key in expected}
+    assert answers == expected
+    posted = Comment.objects.get(body=f"Written by the {role}.")
+    assert posted.status == ("published" if signed else "awaiting")
+    assert (posted.author is not None) is signed

@@ -69,7 +69,7 @@ def host(settings, live_server):
 
 def discussion(page):
     """The embedded discussion (Playwright's locators reach into the open shadow root)."""
-    section = page.locator(".forum-discussion section")
+    section = page.locator(".forum-discussion section[aria-labelledby=forum-heading]")
     section.wait_for()
     return section
 
@@ -362,3 +362,27 @@ def test_the_cookie_probe_sees_third_party_cookies_when_the_browser_allows_them(
         assert CookieProbe().sent_from(context, host.embedding(live_server.url, live_server.url + "/"))
     finally:
         context.close()
+
+
+def test_formulas_footnotes_and_quotations_render_in_the_embed_as_on_the_site(host, live_server, context):
+    call_command("load_demo", verbosity=0)
+    example = Essay.objects.get(slug="example-counting-alignments")
+    page = context.new_page()
+    page.goto(host.embedding(live_server.url, live_server.url + example.get_absolute_url()))
+    shown = discussion(page)
+    assert shown.locator("math").count() >= 1  # a formula, as MathML
+    assert shown.locator("blockquote").count() >= 1  # a quoted passage of the essay
+    assert (
+        shown.get_by_role("link", name="a passage of the essay")
+        .first.get_attribute("href")
+        .startswith(live_server.url + example.get_absolute_url())
+    )
+    note = shown.locator(".footnotes li").first
+    assert "Snyder" in note.inner_text()
+    # A footnote's mark goes to its note inside the embed (the host page's fragment cannot reach it).
+    shown.locator("sup a").first.click()
+    assert page.evaluate(
+        "() => { const root = document.querySelector('.forum-discussion').shadowRoot;"
+        " const note = root.querySelector('.footnotes li'); const box = note.getBoundingClientRect();"
+        " return box.top >= 0 && box.top < innerHeight; }"
+    )
