@@ -381,3 +381,5 @@ FORUM_EMBED_CHECK_PRIVATE_ADDRESSES = env.bool("FORUM_EMBED_CHECK_PRIVATE_ADDRES
 # CORS (django-cors-headers) for the API's addresses only; which origins, forum/embed/origins.py says.
 CORS_URLS_REGEX = r"^/api/v1/.*$"
 CORS_ALLOW_CREDENTIALS = False  # identity is a bearer token, never a cookie
+CORS_ALLOW_METHODS = ("GET", "OPTIONS", "POST")  # what the API has
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "if-none-match")

@@ -56,6 +56,8 @@ class Reader(HttpBearer):
         origin = request.headers.get("Origin")
         if not origins.may_ask(origin):
             raise ApiError(403, "origin_not_allowed", "This site is not allowed to show the discussion.")
+        if request.method == "POST":  # before the body is read: a form's body is refused, not parsed
+            _json_only(request)
         header = request.headers.get("Authorization", "")
         if not header:
             return Actor()
@@ -81,6 +83,9 @@ api = NinjaAPI(
 )
 
 PROBLEMS = {400: schemas.Problem, 401: schemas.Problem, 403: schemas.Problem, 404: schemas.Problem}
+# The schema's word for "a token if you have one" (added to the Reader's requirement: either will do):
+# guests and readers call these without one.
+TOKEN_OPTIONAL = {"security": [{}]}
 
 
 def problem(request: HttpRequest, status: int, code: str, message: str, fields: dict | None = None) -> HttpResponse:
@@ -144,7 +149,10 @@ def _thread(request: HttpRequest, essay: Essay) -> Status:
 
 
 @api.get(
-    "/threads", response={200: schemas.Thread, 202: schemas.Thread, **PROBLEMS, 429: schemas.Problem}, url_name="lookup"
+    "/threads",
+    response={200: schemas.Thread, 202: schemas.Thread, **PROBLEMS, 429: schemas.Problem},
+    url_name="lookup",
+    openapi_extra=TOKEN_OPTIONAL,
 )
 def lookup(request: HttpRequest, page: str = "", thread: str = ""):
     """The discussion a page embeds, by its canonical address (`data-page`) or its own id (`data-thread`).
@@ -163,12 +171,22 @@ def lookup(request: HttpRequest, page: str = "", thread: str = ""):
         raise ApiError(429 if error.code == "too_many" else 400, error.code, str(error)) from None
 
 
-@api.get("/threads/{slug}", response={200: schemas.Thread, 202: schemas.Thread, **PROBLEMS}, url_name="thread")
+@api.get(
+    "/threads/{slug}",
+    response={200: schemas.Thread, 202: schemas.Thread, **PROBLEMS},
+    url_name="thread",
+    openapi_extra=TOKEN_OPTIONAL,
+)
 def thread(request: HttpRequest, slug: str):
     return _thread(request, _essay(slug, checking_too=True))
 
 
-@api.get("/threads/{slug}/comments", response={200: schemas.Discussion, **PROBLEMS}, url_name="comments")
+@api.get(
+    "/threads/{slug}/comments",
+    response={200: schemas.Discussion, **PROBLEMS},
+    url_name="comments",
+    openapi_extra=TOKEN_OPTIONAL,
+)
 def comments(
     request: HttpRequest,
     slug: str,
@@ -200,7 +218,9 @@ def _discussion(essay_id: int, view: View, open_now: bool, source: bool) -> byte
 # --- Writing -------------------------------------------------------------------------------------
 
 
-@api.get("/threads/{slug}/form", response={200: schemas.FormStart, **PROBLEMS}, url_name="form")
+@api.get(
+    "/threads/{slug}/form", response={200: schemas.FormStart, **PROBLEMS}, url_name="form", openapi_extra=TOKEN_OPTIONAL
+)
 def form(request: HttpRequest, slug: str):
     """What a new comment form needs: call it when the form is shown."""
     essay, actor = _essay(slug), request.auth
@@ -214,10 +234,14 @@ def form(request: HttpRequest, slug: str):
     }
 
 
-@api.post("/threads/{slug}/preview", response={200: schemas.Preview, **PROBLEMS}, url_name="preview")
+@api.post(
+    "/threads/{slug}/preview",
+    response={200: schemas.Preview, **PROBLEMS, 415: schemas.Problem, 422: schemas.Problem},
+    url_name="preview",
+    openapi_extra=TOKEN_OPTIONAL,
+)
 def preview(request: HttpRequest, slug: str, data: schemas.PreviewIn):
     """The text as it would be shown (sanitised HTML), without saving anything."""
-    _json_only(request)
     _essay(slug)
     if len(data.body) > settings.FORUM_MAX_COMMENT_CHARS:
         raise ApiError(422, "invalid", "The text is longer than a comment may be.", {"body": [_too_long(data.body)]})
@@ -227,12 +251,16 @@ def preview(request: HttpRequest, slug: str, data: schemas.PreviewIn):
 POSTED = {200: schemas.Posted, 201: schemas.Posted, **PROBLEMS, 409: schemas.Problem, 422: schemas.Problem}
 
 
-@api.post("/threads/{slug}/comments", response={**POSTED, 413: schemas.Problem, 429: schemas.Problem}, url_name="post")
+@api.post(
+    "/threads/{slug}/comments",
+    response={**POSTED, 413: schemas.Problem, 415: schemas.Problem, 429: schemas.Problem},
+    url_name="post",
+    openapi_extra=TOKEN_OPTIONAL,
+)
 def post(request: HttpRequest, slug: str, data: schemas.CommentIn):
     """Post a comment, as a member (with a token) or as a guest (signed with name and email; published
     once they follow the link mailed to them). The same rules, limits and defences as the site's form;
     sending the same `submission_key` again gives the comment it made (200), never a second one."""
-    _json_only(request)
     essay, actor = _essay(slug), request.auth
     form = (PostCommentForm if actor.is_member else GuestCommentForm)(_form_data(data))
     if not form.is_valid():
@@ -349,7 +377,9 @@ def held(request: HttpRequest):
     return reading.own_held(_signed_in(request).user)
 
 
-@api.get("/held", response={200: list[schemas.Held], **PROBLEMS}, url_name="held_by_receipts")
+@api.get(
+    "/held", response={200: list[schemas.Held], **PROBLEMS}, url_name="held_by_receipts", openapi_extra=TOKEN_OPTIONAL
+)
 def held_by_receipts(request: HttpRequest, receipts: str = ""):
     """A guest's own comments not yet published: those named by the receipts their posts were given
     (comma-separated, up to 50)."""

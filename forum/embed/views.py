@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_vary_headers
@@ -79,10 +79,10 @@ def signin(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":  # the member chose to use their account there (CSRF-checked)
         request.session.pop(SIGNING_IN, None)
         token = tokens.issue(request.user, origin)
-        if back:
-            fragment = urlencode({"forum-token": token, "forum-state": state})
-            return HttpResponseRedirect(back.split("#")[0] + "#" + fragment)
         handoff = {"token": token, "origin": origin, "name": request.user.signature_name, "state": state}
+        if back:  # by leaving the page: back to it, the token in its fragment (never sent to a server)
+            # A page that goes there, not a redirect: the site's CSP form-action allows only itself.
+            handoff["back"] = back.split("#")[0] + "#" + urlencode({"forum-token": token, "forum-state": state})
         return _unsafe_none(render(request, "embed/handoff.html", {**context, "handoff": handoff}))
     return _unsafe_none(render(request, "embed/signin.html", context))
 

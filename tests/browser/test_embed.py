@@ -386,3 +386,19 @@ def test_formulas_footnotes_and_quotations_render_in_the_embed_as_on_the_site(ho
         " const note = root.querySelector('.footnotes li'); const box = note.getBoundingClientRect();"
         " return box.top >= 0 && box.top < innerHeight; }"
     )
+
+
+def test_a_member_signs_in_by_leaving_the_page_and_comes_back_signed_in(host, live_server, context, essay):
+    member = make_member("reader@example.org", "Rita Reader", "Oxford")
+    member.set_password("a long password 1")
+    member.save()
+    page = context.new_page()
+    address = host.embedding(live_server.url, live_server.url + essay.get_absolute_url())
+    page.goto(address)
+    discussion(page).get_by_role("button", name="sign in by leaving this page").click()
+    page.get_by_label("Email").fill("reader@example.org")
+    page.get_by_label("Password").fill("a long password 1")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Use my account there").click()
+    page.wait_for_url(address)  # back on the blog, the token taken out of the address
+    discussion(page).get_by_role("button", name="Sign out here").wait_for()

@@ -20,10 +20,14 @@
   var token = sessionStorage.getItem(tokenKey) || "";
   var member = null, thread = null, data = null, live = null;
 
+  // The host page may choose (data-theme="light" or "dark"); else the reader's preference decides.
+  var DARK = "color-scheme:dark;--fg:#ececec;--muted:#b8bcc4;--bg:#16181b;--line:#50555d;--accent:#8cc4ff;--warn:#ffb3b3";
+  if (tag.getAttribute("data-theme")) box.setAttribute("data-theme", tag.getAttribute("data-theme"));
   var CSS =
     ":host{all:initial;display:block;color-scheme:light dark;--fg:#1d1d1f;--muted:#4a4f57;--bg:#fff;--line:#c9cdd3;--accent:#0b57a4;--warn:#8a1c1c;" +
     "font:1rem/1.55 system-ui,-apple-system,'Segoe UI',sans-serif;color:var(--fg);background:var(--bg)}" +
-    "@media (prefers-color-scheme:dark){:host{--fg:#ececec;--muted:#b8bcc4;--bg:#16181b;--line:#50555d;--accent:#8cc4ff;--warn:#ffb3b3}}" +
+    "@media (prefers-color-scheme:dark){:host(:not([data-theme=light])){" + DARK + "}}:host([data-theme=dark]){" + DARK + "}" +
+    ":host([data-theme=light]){color-scheme:light}" +
     "section{padding:.5rem .75rem}h2{font-size:1.3rem;margin:.5rem 0}h3{font-size:1.05rem;margin:.75rem 0 .25rem}" +
     "a{color:var(--accent)}ol{list-style:none;margin:0;padding:0}li{margin:0 0 1rem;border-inline-start:2px solid var(--line);padding-inline-start:.75rem}" +
     "p{margin:.4rem 0}.comment-meta p{margin:0}.author{font-weight:600}.affiliation,.when,.provenance,.quoting,.competing-interests,.note{color:var(--muted);font-size:.92rem;font-weight:400}" +
@@ -31,7 +35,7 @@
     ".visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
     "blockquote{margin:.5rem 0;padding-inline-start:.75rem;border-inline-start:3px solid var(--line);color:var(--muted)}" +
     "pre{overflow:auto}math{font-size:1.05em}img{max-width:100%;height:auto}.orcid img{vertical-align:middle}" +
-    "footer.comment-actions{display:flex;gap:.75rem;font-size:.92rem}" +
+    "footer.comment-actions{display:flex;gap:.75rem;font-size:.92rem;align-items:center}" +
     "form{display:grid;gap:.5rem;max-width:40rem;margin:.5rem 0 1rem}label{font-weight:600}" +
     "input:not([type=checkbox]),textarea{width:100%;box-sizing:border-box}" +
     "input,textarea{font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--muted);border-radius:4px;padding:.4rem}textarea{min-height:8rem}" +
@@ -268,9 +272,9 @@
           show({ focus: "heading", say: "Signed out on this page." });
         } })]));
     } else {
-      form.append(el("p", {}, ["Members: ", el("button", { type: "button", class: "secondary", text: "Sign in", onclick: signIn }),
-        " (a window of " + siteHost + " opens; or ", el("button", { type: "button", class: "secondary", text: "sign in by leaving this page", onclick: leaveToSignIn }),
-        "). Or sign as a guest: we email you one link to publish your comment."]));
+      form.append(el("p", {}, ["Members of " + siteHost + ": ", el("button", { type: "button", class: "secondary", text: "Sign in", onclick: signIn }),
+        " (in a small window) or ", el("button", { type: "button", class: "secondary", text: "sign in by leaving this page", onclick: leaveToSignIn }), "."]));
+      form.append(el("p", { text: "Or comment as a guest: we email you one link to publish your comment." }));
       form.append(field(form, "name", "Name", { required: true, maxlength: 100, autocomplete: "name" }));
       form.append(field(form, "affiliation", "Affiliation (optional)", { maxlength: 200, autocomplete: "organization" }));
       form.append(field(form, "email", "Email (never shown)", { type: "email", required: true, maxlength: 254, autocomplete: "email" }));

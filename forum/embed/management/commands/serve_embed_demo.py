@@ -17,7 +17,8 @@ PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>A blog elsewhere: {title}</title>
-<style>body{{font:18px/1.6 Georgia,serif;max-width:44rem;margin:2rem auto;padding:0 1rem}}</style>
+<style>body{{font:18px/1.6 Georgia,serif;max-width:44rem;margin:2rem auto;padding:0 1rem}}
+pre{{white-space:pre-wrap;overflow-wrap:anywhere}}</style>
 </head>
 <body>
 <main>
