@@ -429,12 +429,9 @@ def public_response(
     token, submission key and shown-at time, in that order.
     """
     page_key = key(essay, variant)
-    etag, modified = quote_etag(page_key.replace(":", "-")), essay.last_modified.timestamp()
-    response = get_conditional_response(request, etag=etag, last_modified=int(modified))
-    if response is None:
-        response = response_of(filled(_recent.get(page_key, make), reader_values()))
-    response["ETag"], response["Last-Modified"] = etag, http_date(modified)  # on a 304 too
-    patch_cache_control(response, private=True, no_cache=True)
+    response = _conditional(
+        request, essay, page_key, lambda: response_of(filled(_recent.get(page_key, make), reader_values()))
+    )
     patch_vary_headers(response, ["Cookie"])
     return response
 
@@ -444,11 +441,24 @@ def public_data(request: HttpRequest, essay: Essay, variant: Iterable, make: Cal
     answered like the public page (its ETag, a 304 if the asker's copy is current), made by `make()`
     only when nothing is kept for the essay's versions and `variant`."""
     data_key = key(essay, ("data", *variant))
-    etag, modified = quote_etag(data_key.replace(":", "-")), essay.last_modified.timestamp()
-    response = get_conditional_response(request, etag=etag, last_modified=int(modified))
-    if response is None:
+
+    def kept() -> HttpResponse:
         response = response_of(list(_data.get(data_key, lambda: (make(),))))
         response["Content-Type"] = "application/json"
-    response["ETag"], response["Last-Modified"] = etag, http_date(modified)
+        return response
+
+    return _conditional(request, essay, data_key, kept)
+
+
+def _conditional(
+    request: HttpRequest, essay: Essay, kept_key: str, respond: Callable[[], HttpResponse]
+) -> HttpResponse:
+    """A 304 if the asker's copy of what is kept under `kept_key` is current, else `respond()`; with the
+    key as ETag and the essay's last change as Last-Modified either way, to be asked again each time."""
+    etag, modified = quote_etag(kept_key.replace(":", "-")), essay.last_modified.timestamp()
+    response = get_conditional_response(request, etag=etag, last_modified=int(modified))
+    if response is None:
+        response = respond()
+    response["ETag"], response["Last-Modified"] = etag, http_date(modified)  # on a 304 too
     patch_cache_control(response, private=True, no_cache=True)
     return response

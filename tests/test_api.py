@@ -4,10 +4,8 @@ import datetime
 import json
 import re
 import ssl
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -26,6 +24,7 @@ from forum.embed import threads, tokens
 from forum.embed.models import EmbedOrigin
 from forum.essays.models import Essay
 from tests.conftest import add_comment, submit_for_paul
+from tests.loopback import LoopbackSite
 
 BLOG = "https://blog.example.org"
 API = "/api/v1"
@@ -322,37 +321,21 @@ def test_the_schema_is_openapi_and_names_every_endpoint(client):
 # --- Pages elsewhere ------------------------------------------------------------------------------
 
 
-class Blog:
-    """A blog on loopback whose page embeds (or does not embed) a discussion."""
-
-    def __init__(self, html: str) -> None:
-        self.html = html.encode()
-        blog = self
-
-        class Page(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.end_headers()
-                self.wfile.write(blog.html)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-        self.origin = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def blog_with_the_embed(settings, admin_user):
-    def make(tag: str) -> Blog:
-        blog = Blog(f"<html><head><title>Alliances, softly</title></head><body>{tag}</body></html>")
+    """A blog on loopback whose page has `tag` (the embed's script, or not), listed to embed."""
+    blogs = []
+
+    def make(tag: str) -> LoopbackSite:
+        blog = LoopbackSite(f"<html><head><title>Alliances, softly</title></head><body>{tag}</body></html>")
+        blogs.append(blog)
         settings.FORUM_EMBED_ORIGINS = [blog.origin]
         settings.FORUM_EMBED_CHECK_PRIVATE_ADDRESSES = True
         return blog
 
-    return make
+    yield make
+    for blog in blogs:
+        blog.stop()
 
 
 def test_a_page_elsewhere_opens_a_discussion_once_its_page_is_checked(
@@ -536,27 +519,19 @@ def test_the_sign_in_returns_only_to_a_page_of_the_listed_origin(client, member)
 
 
 def test_the_check_connects_to_the_address_it_checked_and_names_the_host(monkeypatch, settings):
-    blog = Blog("<title>Pinned</title>")
-    seen = []
-    handler = blog.server.RequestHandlerClass
-    original = handler.do_GET
-
-    def recording(self) -> None:
-        seen.append(self.headers["Host"])
-        original(self)
-
-    monkeypatch.setattr(handler, "do_GET", recording)
+    blog = LoopbackSite("<title>Pinned</title>")
     answers = {"blog.test": "127.0.0.1", "rebound.test": "10.1.2.3"}
     monkeypatch.setattr(
         threads.socket, "getaddrinfo", lambda host, port, *args, **kw: [(2, 1, 6, "", (answers.get(host, host), port))]
     )
     settings.FORUM_EMBED_CHECK_PRIVATE_ADDRESSES = True  # the blog of this test is on loopback
-    port = blog.server.server_port
+    port = blog.port
     assert b"Pinned" in threads.fetch(f"http://blog.test:{port}/post")
-    assert seen == [f"blog.test:{port}"]
+    assert [seen.headers["Host"] for seen in blog.seen] == [f"blog.test:{port}"]
     settings.FORUM_EMBED_CHECK_PRIVATE_ADDRESSES = False
     with pytest.raises(threads.PageError, match="private"):
         threads.fetch("http://rebound.test/post")  # resolved once: the address refused is never reached
+    blog.stop()
 
 
 def test_a_pinned_https_connection_checks_the_certificate_against_the_host_name(tmp_path):
@@ -574,11 +549,11 @@ def test_a_pinned_https_connection_checks_the_certificate_against_the_host_name(
     (tmp_path / "key.pem").write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
-    blog = Blog("<title>Over TLS</title>")
+    blog = LoopbackSite("<title>Over TLS</title>")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     blog.server.socket = context.wrap_socket(blog.server.socket, server_side=True)
-    address = f"https://127.0.0.1:{blog.server.server_port}/"
+    address = f"https://127.0.0.1:{blog.port}/"
     for host, reached in (("blog.test", True), ("other.test", False)):
         session = requests.Session()
         session.mount("https://", threads._PinnedTLS(host))
@@ -587,6 +562,7 @@ def test_a_pinned_https_connection_checks_the_certificate_against_the_host_name(
         except requests.exceptions.SSLError:
             answer = None
         assert (answer is not None and b"Over TLS" in answer.content) is reached
+    blog.stop()
 
 
 # --- Every endpoint, for every kind of caller ----------------------------------------------------------
@@ -619,3 +595,11 @@ def test_every_endpoint_answers_each_kind_of_caller_as_documented(client, essay,
     posted = Comment.objects.get(body=f"Written by the {role}.")
     assert posted.status == ("published" if signed else "awaiting")
     assert (posted.author is not None) is signed
+
+
+def test_posting_past_the_rate_limit_is_a_429_with_the_sites_sentence(client, essay, settings):
+    settings.FORUM_POSTS_PER_WINDOW = 1
+    assert call(client, "post", f"/threads/{essay.slug}/comments", guest_comment()).status_code == 201
+    refused = call(client, "post", f"/threads/{essay.slug}/comments", guest_comment(body="Another thought."))
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limit"
+    assert "which is our limit" in refused.json()["message"] and Comment.objects.count() == 1

@@ -3,7 +3,6 @@ lines as the essay page, as data, each comment's text as sanitised HTML (stored 
 and as its Markdown source."""
 
 import json
-import re
 
 from django.conf import settings
 from django.urls import reverse
@@ -13,17 +12,7 @@ from forum.discussion.models import Comment
 from forum.discussion.page import View, shown_comments
 from forum.essays.models import Essay
 from forum.lib.mail import comment_address
-
-# A tombstone's sentence, by status (the page says the same, discussion/_comment.html).
-GONE = {
-    Comment.Status.DELETED: "This comment was deleted by its author.",
-    Comment.Status.WITHDRAWN: "This comment was withdrawn at the request of the person it was attributed to.",
-    Comment.Status.ERASED: "This comment was erased at its writer's request.",
-}
-REMOVED = "This comment was removed by a moderator."
-
-# Our own links in a rendering ("/essays/...", "/static/..."): absolute, for a page elsewhere.
-_OWN_LINK = re.compile(r'(href|src)="/(?!/)')
+from forum.lib.markup import with_absolute_links
 
 
 def absolute(url: str) -> str:
@@ -73,10 +62,6 @@ def _without_text(rendered: str, comment: Comment) -> str:
     return rendered.replace(body, '<div class="comment-body"></div>', 1)
 
 
-def _absolute_links(html: str) -> str:
-    return _OWN_LINK.sub(r'\1="' + settings.SITE_URL.rstrip("/") + "/", html)
-
-
 def _comment(comment: Comment, depth: int, tombstone: bool, rendered: dict[int, bytes], open_now: bool) -> dict:
     shown = {
         "id": comment.pk,
@@ -85,7 +70,7 @@ def _comment(comment: Comment, depth: int, tombstone: bool, rendered: dict[int, 
         "url": absolute(comment.get_absolute_url()),
     }
     if tombstone:
-        return {**shown, "state": comment.status, "note": GONE.get(comment.status, REMOVED)}
+        return {**shown, "state": comment.status, "note": str(comment.tombstone_note)}
     proxy = comment.proxy
     return {
         **shown,
@@ -101,12 +86,12 @@ def _comment(comment: Comment, depth: int, tombstone: bool, rendered: dict[int, 
         "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
         "competing_interests": comment.competing_interests,
         "quoted_passage": comment.quoted_passage,
-        "html": _absolute_links(comment.body_html),
+        "html": with_absolute_links(comment.body_html, settings.SITE_URL),
         "source": comment.body,
         "by_email": hasattr(comment, "received_mail"),
         "provenance": _provenance(proxy) if proxy else None,
         "can_reply": open_now and rules.takes_replies(comment),
-        "rendered": _absolute_links(_without_text(rendered[comment.pk].decode(), comment)),
+        "rendered": with_absolute_links(_without_text(rendered[comment.pk].decode(), comment), settings.SITE_URL),
     }
 
 
@@ -125,9 +110,12 @@ def own_held(user) -> list[dict]:
     return _held(Comment.objects.filter(author=user))
 
 
+RECEIPTS_READ = 50  # a guest's browser keeps its last 50 (embed.js)
+
+
 def receipted_held(ids: list[int]) -> list[dict]:
     """A guest's comments not yet published, of those their receipts name."""
-    return _held(Comment.objects.filter(pk__in=ids[:50], author__isnull=True))
+    return _held(Comment.objects.filter(pk__in=ids, author__isnull=True))
 
 
 def _held(comments) -> list[dict]:

@@ -24,7 +24,7 @@ from ninja.security import HttpBearer
 
 from forum import pagecache
 from forum.discussion import rules, services
-from forum.discussion.forms import GuestCommentForm, PostCommentForm, shown_now
+from forum.discussion.forms import EditCommentForm, GuestCommentForm, PostCommentForm, shown_now
 from forum.discussion.models import Comment
 from forum.discussion.page import View, page_of
 from forum.embed import origins, threads, tokens
@@ -161,14 +161,13 @@ def lookup(request: HttpRequest, page: str = "", thread: str = ""):
     a discussion of its own the first time it asks (202, state "checking"): it opens once the site has
     fetched that page and found the embed there, or a moderator accepted it."""
     origin = normalised_origin(request.headers.get("Origin", ""))
-    if (ours := threads.essay_of(threads.canonical(page))) is not None:
-        return _thread(request, ours)
-    if origin is None or not origins.is_allowed(origin):
-        raise ApiError(403, "origin_not_allowed", "Only a page of a site listed by this one can open a discussion.")
     try:
         return _thread(request, threads.discussion_for(origin, page, thread, request.META.get("REMOTE_ADDR", "")))
     except threads.ThreadError as error:
-        raise ApiError(429 if error.code == "too_many" else 400, error.code, str(error)) from None
+        raise ApiError(THREAD_ERRORS.get(error.code, 400), error.code, str(error)) from None
+
+
+THREAD_ERRORS = {"origin_not_allowed": 403, "too_many": 429}  # the rest: 400
 
 
 @api.get(
@@ -243,8 +242,11 @@ def form(request: HttpRequest, slug: str):
 def preview(request: HttpRequest, slug: str, data: schemas.PreviewIn):
     """The text as it would be shown (sanitised HTML), without saving anything."""
     _essay(slug)
-    if len(data.body) > settings.FORUM_MAX_COMMENT_CHARS:
-        raise ApiError(422, "invalid", "The text is longer than a comment may be.", {"body": [_too_long(data.body)]})
+    text = EditCommentForm({"body": data.body})  # the text's own rules, as the form's (its length)
+    if not text.is_valid() and "body" in text.errors:
+        raise ApiError(
+            422, "invalid", "Please correct what is marked; your text is kept.", {"body": text.errors["body"]}
+        )
     return {"html": render_comment(data.body)}
 
 
@@ -276,7 +278,7 @@ def post(request: HttpRequest, slug: str, data: schemas.CommentIn):
             form.cleaned_data, actor=actor, essay=essay, parent=parent, ip_address=request.META.get("REMOTE_ADDR")
         )
     except Refused as refusal:
-        raise ApiError(429 if refusal.key.startswith("rate") else 409, refusal.key, str(refusal)) from None
+        raise ApiError(429 if refusal.key == "rate_limit" else 409, refusal.key, str(refusal)) from None
     except ClosedError as error:
         raise ApiError(409, "closed", str(error)) from None
     except DiscussionError as error:
@@ -307,10 +309,6 @@ def _form_problem(form) -> ApiError:
             fields["shown_at"] = [form.data["shown_at"]]  # a fresh one: send the same form again with it
         return ApiError(422, code, message, fields)
     return ApiError(422, "invalid", "Please correct what is marked; your text is kept.", fields)
-
-
-def _too_long(body: str) -> str:
-    return f"It is {len(body):,} characters long; the limit is {settings.FORUM_MAX_COMMENT_CHARS:,}."
 
 
 RECEIVED = {
@@ -383,7 +381,8 @@ def held(request: HttpRequest):
 def held_by_receipts(request: HttpRequest, receipts: str = ""):
     """A guest's own comments not yet published: those named by the receipts their posts were given
     (comma-separated, up to 50)."""
-    return reading.receipted_held(tokens.receipted([token for token in receipts.split(",")[:50] if token]))
+    given = [token for token in receipts.split(",")[: reading.RECEIPTS_READ] if token]
+    return reading.receipted_held(tokens.receipted(given))
 
 
 def not_found(request: HttpRequest, rest: str) -> HttpResponse:

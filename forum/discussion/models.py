@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from forum.essays.models import Essay
@@ -61,6 +62,14 @@ class Comment(models.Model):
         ERASED = "erased", "Erased at its writer's request"
 
     WAITING = (Status.AWAITING_CONFIRMATION, Status.PENDING)
+    # What a discussion shows in place of a comment it no longer shows but whose replies it does (a
+    # tombstone), by status; any other status: REMOVED_NOTE. Our own sentences, no one's text: safe.
+    TOMBSTONE_NOTES = {
+        Status.DELETED: mark_safe("This comment was deleted by its author."),
+        Status.WITHDRAWN: mark_safe("This comment was withdrawn at the request of the person it was attributed to."),
+        Status.ERASED: mark_safe("This comment was erased at its writer's request."),
+    }
+    REMOVED_NOTE = mark_safe("This comment was removed by a moderator.")
 
     essay = models.ForeignKey(Essay, on_delete=models.CASCADE, related_name="comments")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replies")
@@ -177,6 +186,11 @@ class Comment(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    @property
+    def tombstone_note(self) -> str:
+        """What the discussion says in its place, when it shows it as a tombstone."""
+        return self.TOMBSTONE_NOTES.get(self.status, self.REMOVED_NOTE)
 
     @property
     def is_guest(self) -> bool:

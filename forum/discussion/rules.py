@@ -260,8 +260,10 @@ def can_claim_signed(email: str, comment: Comment) -> bool:
 
 
 def desk_scope(actor: Actor, essay_field: str = "essay") -> Q:
-    """What a moderator sees on the desk: everything, or the discussions of their own essays."""
-    return Q() if is_site_moderator(actor) else Q(**{f"{essay_field}__author_id": actor.member_id})
+    """What a moderator sees on the desk: everything, or the discussions of their own essays
+    (`essay_field` leads to the essay; "" when asking of essays themselves)."""
+    author = f"{essay_field}__author_id" if essay_field else "author_id"
+    return Q() if is_site_moderator(actor) else Q(**{author: actor.member_id})
 
 
 def findable_by_readers() -> Q:

@@ -31,7 +31,7 @@ from forum.lib import ratelimit
 from forum.lib.errors import DiscussionError
 from forum.lib.redirects import origin_of
 
-from .origins import owner_of, site_origin
+from .origins import is_allowed, owner_of, site_origin
 
 MAX_ADDRESS = 500
 MAX_THREAD_ID = 200
@@ -80,18 +80,21 @@ WAITING_PER_ORIGIN = 200
 CHECK_AGAIN_AFTER = timedelta(minutes=2)
 
 
-def discussion_for(origin: str, page: str, thread: str = "", client: str = "") -> Essay:
-    """The discussion a page of a listed `origin` embeds, made (as a draft, its page to be checked) if
+def discussion_for(origin: str | None, page: str, thread: str = "", client: str = "") -> Essay:
+    """The discussion a page embeds: an essay of this site by its address, whoever asks; else, for a
+    page of a listed `origin` (the request's), its own, made (as a draft, its page to be checked) if
     it is new. A draft takes the address of the page that asks for it (a forged first request cannot
     hold a thread id for a page that does not exist) and is checked again. ThreadError when the page
     cannot have one, or `client` (an IP address) asked for too many new ones."""
+    if (ours := essay_of(canonical(page))) is not None:
+        return ours
+    if origin is None or not is_allowed(origin):
+        raise ThreadError("origin_not_allowed", "Only a page of a site listed by this one can open a discussion.")
     if not page or len(page) > MAX_ADDRESS or origin_of(page) is None:
         raise ThreadError("invalid_page", "The page's address (data-page) must be an absolute http(s) address.")
     if len(thread) > MAX_THREAD_ID or any(ord(c) < 32 for c in thread):
         raise ThreadError("invalid_thread", "The thread's id (data-thread) is at most 200 characters of text.")
     page = canonical(page)
-    if (ours := essay_of(page)) is not None:
-        return ours
     if origin_of(page) != origin:
         raise ThreadError("page_elsewhere", "A site can only open discussions of its own pages.")
     key = thread or page

@@ -510,6 +510,16 @@ def portable(html: str, site_url: str = "") -> SafeString:
     return tex_in_place_of_math(html)
 
 
+# Links and pictures of this site in stored HTML or our renderings ("/essays/...", "/static/...").
+_OWN_LINK = re.compile(r'(href|src)="/(?!/)')
+
+
+def with_absolute_links(html: str, site_url: str) -> str:
+    """Stored HTML (or a rendering of ours) for a page of another site: this site's links and pictures
+    made absolute with `site_url`, everything else as it is (formulas stay MathML, unlike portable)."""
+    return _OWN_LINK.sub(rf'\1="{site_url.rstrip("/")}/', html)
+
+
 _FIGURE = re.compile(r'<figure id="fig-[^"]*" class="figure">.*?</figure>\n?', re.DOTALL)
 
 

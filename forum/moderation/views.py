@@ -77,7 +77,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 def _queue_page(request: HttpRequest, actor: rules.Actor, params: QueryDict, bulk: dict | None = None) -> HttpResponse:
     """The queue as `params` filter it; after a refused bulk action, with the ticks, action and reason kept."""
     kind = params.get("kind") if params.get("kind") in KINDS else "waiting"
-    essays = Essay.objects.all() if rules.is_site_moderator(actor) else Essay.objects.filter(author_id=actor.member_id)
+    essays = Essay.objects.filter(rules.desk_scope(actor, essay_field=""))
     essays = essays.only("pk", "title").order_by("-published_at")
     essay_id = params.get("essay", "")
     items = Comment.objects.filter(rules.desk_scope(actor), KINDS[kind])
@@ -96,11 +96,9 @@ def _queue_page(request: HttpRequest, actor: rules.Actor, params: QueryDict, bul
         .select_related("comment__essay")
         .order_by("-proposed_at")
     )
-    pages_elsewhere = (
-        Essay.objects.filter(status=Essay.Status.DRAFT, host_origin__gt="")
-        .filter(Q() if rules.is_site_moderator(actor) else Q(author_id=actor.member_id))
-        .order_by("-created_at")[:50]
-    )
+    pages_elsewhere = Essay.objects.filter(
+        rules.desk_scope(actor, essay_field=""), status=Essay.Status.DRAFT, host_origin__gt=""
+    ).order_by("-created_at")[:50]
     context = {
         "page": page,
         "pages_elsewhere": pages_elsewhere,

@@ -6,8 +6,6 @@ third-party ones.
 """
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from allauth.socialaccount.models import SocialAccount
@@ -20,6 +18,7 @@ from forum.embed import tokens
 from forum.essays.models import Essay
 from forum.moderation import services as moderation
 from tests.conftest import add_comment, make_member, submit_for_paul
+from tests.loopback import LoopbackSite
 from tests.orcid_standin import CARBERRY
 
 from .conftest import CHROMIUM
@@ -32,39 +31,24 @@ HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title
 <script src="{site}/embed.js" data-page="{page}" async></script></main></body></html>"""
 
 
-class HostSite:
+class HostSite(LoopbackSite):
     """A site of its own on loopback serving one page that embeds a discussion."""
 
-    def __init__(self) -> None:
-        self.html = b""
-        host = self
+    site = ""  # the live server's address
 
-        class Page(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.end_headers()
-                self.wfile.write(host.html)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-        self.origin = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def embedding(self, site: str, page: str) -> str:
-        self.html = HOST_PAGE.format(site=site, page=page).encode()
+    def embedding(self, path: str) -> str:
+        """The address of this site's page that embeds the discussion of the site's page at `path`."""
+        self.html = HOST_PAGE.format(site=self.site, page=self.site + path).encode()
         return self.origin + "/post.html"
 
 
 @pytest.fixture
 def host(settings, live_server):
     site = HostSite()
-    settings.SITE_URL = live_server.url
+    site.site = settings.SITE_URL = live_server.url
     settings.FORUM_EMBED_ORIGINS = [site.origin]
     yield site
-    site.server.shutdown()
+    site.stop()
 
 
 def discussion(page):
@@ -81,7 +65,7 @@ def test_a_guest_reads_and_posts_in_the_embedded_discussion_and_confirms_by_mail
     moderation.decide(Actor(user=moderator), paul, "approve")
     first = add_comment(essay, author_name="Rajesh", body="A first comment with $x^2$.")
     page = context.new_page()
-    page.goto(host.embedding(live_server.url, live_server.url + essay.get_absolute_url()))
+    page.goto(host.embedding(essay.get_absolute_url()))
     shown = discussion(page)
     assert shown.get_by_text("Words mailed by Prof. Paul.").is_visible()
     assert shown.get_by_text("Posted on their behalf by").is_visible()
@@ -130,7 +114,7 @@ def test_a_guest_reads_and_posts_in_the_embedded_discussion_and_confirms_by_mail
 
 
 def test_the_embed_shows_a_confirmed_proxy_post_and_has_no_accessibility_violations(
-    host, live_server, open_context, essay, author, moderator
+    host, open_context, essay, author, moderator
 ):
     paul = submit_for_paul(essay, author)
     moderation.decide(Actor(user=moderator), paul, "approve")
@@ -141,7 +125,7 @@ def test_the_embed_shows_a_confirmed_proxy_post_and_has_no_accessibility_violati
         context = open_context(color_scheme=scheme)
         with_axe(context)
         page = context.new_page()
-        page.goto(host.embedding(live_server.url, live_server.url + essay.get_absolute_url()))
+        page.goto(host.embedding(essay.get_absolute_url()))
         assert discussion(page).get_by_text("Confirmed by T.V. Paul").is_visible()
         violations = axe_violations(page)  # of any impact, inside the shadow root too
         assert not violations, describe_violations(violations)
@@ -155,11 +139,11 @@ def test_the_embed_shows_a_confirmed_proxy_post_and_has_no_accessibility_violati
         context.close()
 
 
-def test_a_page_of_a_site_not_listed_gets_nothing(host, live_server, context, essay, settings, browser_problems):
+def test_a_page_of_a_site_not_listed_gets_nothing(host, context, essay, settings, browser_problems):
     add_comment(essay, author_name="Rajesh", body="Not for everyone's page.")
     settings.FORUM_EMBED_ORIGINS = []
     page = context.new_page()
-    page.goto(host.embedding(live_server.url, live_server.url + essay.get_absolute_url()))
+    page.goto(host.embedding(essay.get_absolute_url()))
     page.locator(".forum-discussion [role=alert]").wait_for()
     assert page.get_by_text("Not for everyone's page.").count() == 0
     # The browser was refused by CORS too (the server's 403 carries no Access-Control-Allow-Origin).
@@ -167,14 +151,14 @@ def test_a_page_of_a_site_not_listed_gets_nothing(host, live_server, context, es
     browser_problems.clear()
 
 
-def test_the_xss_corpus_runs_nothing_in_the_embed(host, live_server, context, essay):
+def test_the_xss_corpus_runs_nothing_in_the_embed(host, context, essay):
     for payload in PAYLOADS:
         add_comment(essay, author_name=payload[:100], author_affiliation=payload[:200], body=payload)
     context.add_init_script(
         "window.__xss = []; window.alert = window.confirm = window.prompt = (...a) => window.__xss.push(a.map(String));"
     )
     page = context.new_page()
-    page.goto(host.embedding(live_server.url, live_server.url + essay.get_absolute_url()))
+    page.goto(host.embedding(essay.get_absolute_url()))
     discussion(page)
     page.wait_for_timeout(500)
     assert page.evaluate("window.__xss") == []
@@ -184,32 +168,15 @@ def test_the_xss_corpus_runs_nothing_in_the_embed(host, live_server, context, es
     assert scripts == 0
 
 
-class CookieProbe:
+class CookieProbe(LoopbackSite):
     """A site of its own (`localhost`, another port) that sets a cookie any site may be sent
-    (SameSite=None) and records the Cookie header of each request: what a browser sends it from a
-    page of another site tells whether that browser blocks third-party cookies."""
+    (SameSite=None): what a browser sends it from a page of another site tells whether that browser
+    blocks third-party cookies."""
 
     def __init__(self) -> None:
-        self.cookies: list[str | None] = []
-        probe = self
-
-        class Site(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path == "/probe":
-                    probe.cookies.append(self.headers.get("Cookie"))
-                self.send_response(200)
-                if self.path == "/set":
-                    self.send_header("Set-Cookie", "probe=1; SameSite=None; Secure; Path=/")
-                self.send_header("Content-Type", "text/html")
-                self.end_headers()
-                self.wfile.write(b"<p>A cookie.</p>")
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-        self.origin = f"http://localhost:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(
+            "<p>A cookie.</p>", "localhost", {"/set": {"Set-Cookie": "probe=1; SameSite=None; Secure; Path=/"}}
+        )
 
     def sent_from(self, context, page_address: str) -> bool:
         """Whether this browser sends the probe's cookie from a page of another site."""
@@ -221,8 +188,9 @@ class CookieProbe:
         page.evaluate(f"() => fetch('{self.origin}/probe', {{credentials: 'include', mode: 'no-cors'}})")
         page.wait_for_timeout(300)
         page.close()
-        self.server.shutdown()
-        return self.cookies[-1] == "probe=1"
+        self.stop()
+        probes = [seen for seen in self.seen if seen.path == "/probe"]
+        return probes[-1].headers.get("Cookie") == "probe=1"
 
 
 def browser_with_cookie_controls(playwright, folder, mode: int):
@@ -236,18 +204,16 @@ def browser_with_cookie_controls(playwright, folder, mode: int):
     )
 
 
-def test_a_member_signs_in_by_the_popup_and_posts_with_third_party_cookies_blocked(
-    host, live_server, playwright, essay, tmp_path
-):
+def test_a_member_signs_in_by_the_popup_and_posts_with_third_party_cookies_blocked(host, playwright, essay, tmp_path):
     member = make_member("reader@example.org", "Rita Reader", "Oxford")
     member.set_password("a long password 1")
     member.save()
     context = browser_with_cookie_controls(playwright, tmp_path / "profile", mode=1)
     try:
         # This browser does not send third-party cookies (a control below shows the probe would see them).
-        assert not CookieProbe().sent_from(context, host.embedding(live_server.url, live_server.url + "/"))
+        assert not CookieProbe().sent_from(context, host.embedding("/"))
         page = context.new_page()
-        page.goto(host.embedding(live_server.url, live_server.url + essay.get_absolute_url()))
+        page.goto(host.embedding(essay.get_absolute_url()))
         shown = discussion(page)
         with page.expect_popup() as opened:
             shown.get_by_role("button", name="Sign in").first.click()
@@ -276,7 +242,7 @@ def test_a_token_in_the_address_is_taken_only_with_the_state_this_page_asked_wit
     member = make_member("reader@example.org", "Rita Reader", "Oxford")
     token = tokens.issue(member, host.origin)
     page = context.new_page()
-    address = host.embedding(live_server.url, live_server.url + essay.get_absolute_url())
+    address = host.embedding(essay.get_absolute_url())
     # A link someone else made, with their own token: not taken.
     page.goto(f"{address}#forum-token={token}&forum-state=theirs")
     discussion(page).get_by_role("button", name="Sign in", exact=True).wait_for()
@@ -288,11 +254,11 @@ def test_a_token_in_the_address_is_taken_only_with_the_state_this_page_asked_wit
     discussion(page).get_by_role("button", name="Sign out here").wait_for()
 
 
-def test_the_seed_essays_discussion_reads_embedded_as_on_the_site(host, live_server, context):
+def test_the_seed_essays_discussion_reads_embedded_as_on_the_site(host, context):
     call_command("load_demo", verbosity=0)
     seed = Essay.objects.get(slug="more-on-soft-alliances")
     page = context.new_page()
-    page.goto(host.embedding(live_server.url, live_server.url + seed.get_absolute_url()))
+    page.goto(host.embedding(seed.get_absolute_url()))
     shown = discussion(page)
     assert shown.get_by_text("3 comments").is_visible()
     assert shown.locator("li").count() == 3
@@ -311,9 +277,9 @@ FOCUSED_IN_EMBED = """() => {
 }"""
 
 
-def test_a_guest_posts_in_the_embed_with_the_keyboard_alone(host, live_server, context, essay, mailoutbox):
+def test_a_guest_posts_in_the_embed_with_the_keyboard_alone(host, context, essay, mailoutbox):
     page = context.new_page()
-    page.goto(host.embedding(live_server.url, live_server.url + essay.get_absolute_url()))
+    page.goto(host.embedding(essay.get_absolute_url()))
     discussion(page).get_by_role("form", name="Add a comment").wait_for()
     page.wait_for_timeout(300)  # the form's key has arrived
 
@@ -337,11 +303,11 @@ def test_a_guest_posts_in_the_embed_with_the_keyboard_alone(host, live_server, c
     assert Comment.objects.get(author_email="kim@example.org").body == "Typed, never clicked."
 
 
-def test_a_member_signs_in_with_orcid_in_the_popup(host, live_server, context, essay, orcid):
+def test_a_member_signs_in_with_orcid_in_the_popup(host, context, essay, orcid):
     member = make_member("josiah@brown.example", "Josiah Carberry", "Brown University")
     SocialAccount.objects.create(user=member, provider="orcid", uid=CARBERRY.orcid)
     page = context.new_page()
-    page.goto(host.embedding(live_server.url, live_server.url + essay.get_absolute_url()))
+    page.goto(host.embedding(essay.get_absolute_url()))
     shown = discussion(page)
     with page.expect_popup() as opened:
         shown.get_by_role("button", name="Sign in", exact=True).click()
@@ -354,12 +320,10 @@ def test_a_member_signs_in_with_orcid_in_the_popup(host, live_server, context, e
     assert shown.locator("bdi").filter(has_text="Josiah Carberry").count() >= 1
 
 
-def test_the_cookie_probe_sees_third_party_cookies_when_the_browser_allows_them(
-    host, live_server, playwright, tmp_path
-):
+def test_the_cookie_probe_sees_third_party_cookies_when_the_browser_allows_them(host, playwright, tmp_path):
     context = browser_with_cookie_controls(playwright, tmp_path / "profile", mode=0)
     try:
-        assert CookieProbe().sent_from(context, host.embedding(live_server.url, live_server.url + "/"))
+        assert CookieProbe().sent_from(context, host.embedding("/"))
     finally:
         context.close()
 
@@ -368,7 +332,7 @@ def test_formulas_footnotes_and_quotations_render_in_the_embed_as_on_the_site(ho
     call_command("load_demo", verbosity=0)
     example = Essay.objects.get(slug="example-counting-alignments")
     page = context.new_page()
-    page.goto(host.embedding(live_server.url, live_server.url + example.get_absolute_url()))
+    page.goto(host.embedding(example.get_absolute_url()))
     shown = discussion(page)
     assert shown.locator("math").count() >= 1  # a formula, as MathML
     assert shown.locator("blockquote").count() >= 1  # a quoted passage of the essay
@@ -388,12 +352,12 @@ def test_formulas_footnotes_and_quotations_render_in_the_embed_as_on_the_site(ho
     )
 
 
-def test_a_member_signs_in_by_leaving_the_page_and_comes_back_signed_in(host, live_server, context, essay):
+def test_a_member_signs_in_by_leaving_the_page_and_comes_back_signed_in(host, context, essay):
     member = make_member("reader@example.org", "Rita Reader", "Oxford")
     member.set_password("a long password 1")
     member.save()
     page = context.new_page()
-    address = host.embedding(live_server.url, live_server.url + essay.get_absolute_url())
+    address = host.embedding(essay.get_absolute_url())
     page.goto(address)
     discussion(page).get_by_role("button", name="sign in by leaving this page").click()
     page.get_by_label("Email").fill("reader@example.org")
